@@ -1,0 +1,73 @@
+// @ts-check
+import { defineConfig, globalIgnores } from 'eslint/config';
+import { configs as n8nCommunityNodes } from '@n8n/eslint-plugin-community-nodes';
+import tseslint from 'typescript-eslint';
+
+/*
+ * Why `recommendedWithoutN8nCloudSupport` and not `recommended`:
+ * this package is for self-hosted n8n. It needs runtime dependencies (knex and
+ * the sqlite3 / pg / mysql2 drivers, csv-parse, iconv-lite) and Node built-ins
+ * such as `crypto`. The `recommended` (n8n Cloud) preset adds
+ * `no-restricted-imports` (only an allow-list of modules may be imported) and
+ * `no-restricted-globals`, which would forbid exactly that, so the package could
+ * never lint clean under it. All the other community-node rules stay on.
+ *
+ * `no-runtime-dependencies` is in both presets, but it only inspects
+ * package.json. It is switched off below for the same reason: this package
+ * declares runtime dependencies on purpose, and it is not meant for n8n Cloud
+ * verification.
+ */
+const communityNodes = n8nCommunityNodes.recommendedWithoutN8nCloudSupport;
+
+export default defineConfig(
+	globalIgnores(['dist/**', 'node_modules/**', 'test/**', 'coverage/**']),
+	{
+		// typescript-eslint: the parser, plus its recommended rules (as in the
+		// n8n node-cli config). This also registers the `@typescript-eslint`
+		// plugin, which `eslint-disable` comments in the sources refer to.
+		name: 'auto-delivery/typescript',
+		files: ['nodes/**/*.ts', 'credentials/**/*.ts'],
+		extends: [tseslint.configs.recommended],
+		languageOptions: {
+			parser: tseslint.parser,
+			ecmaVersion: 2021,
+			sourceType: 'module',
+		},
+		rules: {
+			// n8n callback signatures are fixed; allow `_name` for unused parameters.
+			'@typescript-eslint/no-unused-vars': [
+				'error',
+				{ argsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+			],
+		},
+	},
+	{
+		name: 'auto-delivery/community-nodes',
+		files: ['nodes/**/*.ts', 'credentials/**/*.ts'],
+		...communityNodes,
+	},
+	{
+		// The domain core does not import n8n (DESIGN.md §2), so it cannot throw
+		// NodeApiError/NodeOperationError. It throws its own StoreError family,
+		// and nodes/shared maps those to n8n errors.
+		name: 'auto-delivery/core',
+		files: ['nodes/core/**/*.ts'],
+		rules: {
+			'@n8n/community-nodes/require-node-api-error': 'off',
+		},
+	},
+	{
+		// Run `npx eslint package.json` to lint package.json with the package-level rules.
+		name: 'auto-delivery/package-json',
+		files: ['package.json'],
+		...communityNodes,
+		languageOptions: {
+			parser: tseslint.parser,
+			parserOptions: { extraFileExtensions: ['.json'] },
+		},
+		rules: {
+			...communityNodes.rules,
+			'@n8n/community-nodes/no-runtime-dependencies': 'off',
+		},
+	},
+);

@@ -1,0 +1,914 @@
+/**
+ * The key store: public API of the domain (DESIGN §2–§5). No n8n imports.
+ *
+ * Promises enforced here (DESIGN §1): a key is delivered at most once (conditional claim inside a
+ * transaction, SKIP LOCKED / SQLite write lock), an order line is delivered at most once (unique
+ * (order_id, sku) delivery row, replays return the same keys), keys are sealed at rest and only
+ * opened when asked, bad input changes nothing.
+ */
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Knex } from 'knex';
+
+import {
+	type KeyMaterial,
+	checkCanary,
+	deriveKeys,
+	fingerprint,
+	makeCanary,
+	maskKey,
+	newSalt,
+	normaliseKey,
+	seal,
+	unseal,
+} from './crypto';
+import {
+	type DatabaseKind,
+	type StoreConfig,
+	createKnexFor,
+	defaultSqlitePath,
+	describeConnectError,
+	resolvePrefix,
+} from './connection';
+import { type DeliveryInsert, type Dialect, type Strategy, RAND_MAX, dialectFor } from './dialects';
+import { StoreError, ValidationError } from './errors';
+import { KeyStoreMigrations, type TableNames, LATEST_MIGRATION, tableNames } from './schema';
+import { optionalAmount, optionalNonNegativeInt, optionalText, positiveInt, requireId } from './validate';
+import { randomInt } from 'crypto';
+
+export type { Strategy } from './dialects';
+export type KeyStatus = 'available' | 'assigned' | 'revoked' | 'void';
+export type DeliveryStatus = 'claimed' | 'sent' | 'shipped' | 'revoked';
+
+/** Who acted, recorded on audit events (never a secret). */
+export interface Actor {
+	workflowId?: string;
+	executionId?: string;
+	node?: string;
+}
+
+export interface Product {
+	sku: string;
+	name: string;
+	lowStockThreshold: number | null;
+	hasFixedContent: boolean;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface ImportInput {
+	sku: string;
+	keys: Iterable<string> | AsyncIterable<string>;
+	batchId?: string;
+	/** Name for the product when the sku is new. */
+	productName?: string;
+	actor?: Actor;
+}
+
+export interface ImportResult {
+	sku: string;
+	batchId: string;
+	received: number;
+	imported: number;
+	duplicate: number;
+	invalid: number;
+	blank: number;
+}
+
+export interface Buyer {
+	id?: string | null;
+	name?: string | null;
+	email?: string | null;
+	ip?: string | null;
+}
+
+export interface ClaimInput {
+	orderId: string;
+	sku: string;
+	quantity?: number;
+	strategy?: Strategy;
+	buyer?: Buyer;
+	amount?: number | string | null;
+	shop?: string | null;
+	actor?: Actor;
+	/** Include plaintext keys in the result (the seller asked for them). */
+	reveal?: boolean;
+}
+
+export interface DeliveredKey {
+	/** Key id in the pool; null for a product's fixed content. */
+	id: number | null;
+	status: KeyStatus;
+	masked: string;
+	/** Plaintext, only when revealed. */
+	key?: string;
+}
+
+export interface Delivery {
+	id: number;
+	orderId: string;
+	sku: string;
+	quantity: number;
+	status: DeliveryStatus;
+	strategy: Strategy | null;
+	fixedContent: boolean;
+	buyer: { id: string | null; name: string | null; email: string | null; ip: string | null };
+	amount: number | null;
+	shop: string | null;
+	createdAt: string;
+	updatedAt: string;
+	sentAt: string | null;
+	sentChannel: string | null;
+	sentMessageId: string | null;
+	shippedAt: string | null;
+	shopReference: string | null;
+	revokedAt: string | null;
+	revokeReason: string | null;
+	lastError: string | null;
+}
+
+export interface DeliveryWithKeys extends Delivery {
+	keys: DeliveredKey[];
+}
+
+export type NotDeliveredReason = 'out_of_stock' | 'revoked' | 'unknown_sku';
+
+export type ClaimResult =
+	| { delivered: true; alreadyDelivered: boolean; delivery: DeliveryWithKeys }
+	| {
+			delivered: false;
+			reason: NotDeliveredReason;
+			orderId: string;
+			sku: string;
+			quantity: number;
+			/** Keys available when the claim was refused (out_of_stock). */
+			available?: number;
+			/** The tombstone / revoked delivery (revoked). */
+			delivery?: DeliveryWithKeys;
+	  };
+
+export interface StockRow {
+	sku: string;
+	name: string | null;
+	lowStockThreshold: number | null;
+	/** Fixed-content products never run out. */
+	unlimited: boolean;
+	available: number;
+	assigned: number;
+	revoked: number;
+	void: number;
+	total: number;
+}
+
+export interface ListedKey {
+	id: number;
+	sku: string;
+	status: KeyStatus;
+	masked: string;
+	batchId: string;
+	deliveryId: number | null;
+	orderId: string | null;
+	createdAt: string;
+}
+
+export interface ExportedKey {
+	id: number;
+	sku: string;
+	key: string;
+	status: KeyStatus;
+	batchId: string;
+	orderId: string | null;
+	createdAt: string;
+}
+
+export interface VoidInput {
+	sku: string;
+	/** Void these key ids (only if still available). */
+	ids?: number[];
+	/** Void these key values (matched by fingerprint, only if still available). */
+	keys?: string[];
+	/** Void every available key of this import batch. */
+	batchId?: string;
+	/** Void every available key of the sku. Required when no other selector is given. */
+	all?: boolean;
+	reason?: string;
+	actor?: Actor;
+}
+
+export interface StoreEvent {
+	id: number;
+	at: string;
+	type: string;
+	sku: string | null;
+	orderId: string | null;
+	deliveryId: number | null;
+	count: number | null;
+	actor: string | null;
+	details: Record<string, unknown> | null;
+}
+
+/** Longest key accepted at import (download links can be long). */
+export const MAX_KEY_LENGTH = 4096;
+export const MAX_QUANTITY = 1000;
+
+const ISO = (ms: unknown): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
+const isoReq = (ms: unknown): string => new Date(Number(ms)).toISOString();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+class Refusal {
+	constructor(readonly reason: 'out_of_stock', readonly got: number) {}
+}
+
+interface DeliveryRow {
+	id: number;
+	order_id: string;
+	sku: string;
+	quantity: number;
+	status: DeliveryStatus;
+	strategy: Strategy | null;
+	content: string | null;
+	buyer_id: string | null;
+	buyer_name: string | null;
+	buyer_email: string | null;
+	buyer_ip: string | null;
+	amount: number | string | null;
+	shop: string | null;
+	created_at: number;
+	updated_at: number;
+	sent_at: number | null;
+	sent_channel: string | null;
+	sent_message_id: string | null;
+	shipped_at: number | null;
+	shop_reference: string | null;
+	revoked_at: number | null;
+	revoke_reason: string | null;
+	last_error: string | null;
+}
+
+/** The wildcard sku of an order-level refund tombstone: blocks every line of that order. */
+export const ORDER_WIDE_SKU = '*';
+
+export class KeyStore {
+	readonly kind: DatabaseKind;
+	readonly t: TableNames;
+	private readonly dialect: Dialect;
+
+	private constructor(
+		readonly db: Knex,
+		kind: DatabaseKind,
+		prefix: string,
+		private readonly km: KeyMaterial,
+	) {
+		this.kind = kind;
+		this.t = tableNames(prefix);
+		this.dialect = dialectFor(kind);
+	}
+
+	/**
+	 * Connects, applies migrations (safe when several processes open the store at once) and checks
+	 * the Encryption Secret against the store's canary.
+	 */
+	static async open(cfg: StoreConfig): Promise<KeyStore> {
+		const prefix = resolvePrefix(cfg.tablePrefix);
+		if (!cfg.encryptionSecret) {
+			throw new StoreError('The Encryption Secret is required: set it in the Auto Delivery Key Store credential.');
+		}
+		if (cfg.database === 'sqlite') {
+			const file = cfg.sqlitePath && cfg.sqlitePath.trim() ? cfg.sqlitePath.trim() : defaultSqlitePath();
+			if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+		}
+		let db: Knex | undefined;
+		try {
+			db = createKnexFor(cfg);
+			const t = tableNames(prefix);
+			await migrate(db, cfg.database, t);
+			const km = await loadKeyMaterial(db, t, cfg.encryptionSecret);
+			return new KeyStore(db, cfg.database, prefix, km);
+		} catch (err) {
+			if (db) await db.destroy().catch(() => undefined);
+			throw describeConnectError(cfg, err);
+		}
+	}
+
+	async close(): Promise<void> {
+		await this.db.destroy();
+	}
+
+	// ---------------------------------------------------------------- transactions
+
+	/** Runs fn in a transaction, retrying on deadlocks / busy errors with jittered backoff. */
+	private async tx<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await this.db.transaction(fn, this.dialect.txConfig);
+			} catch (err) {
+				if (attempt < 12 && this.dialect.isTransient(err)) {
+					await sleep(Math.min(200, 2 ** attempt) + randomInt(0, 20));
+					continue;
+				}
+				throw err;
+			}
+		}
+	}
+
+	private async event(
+		db: Knex | Knex.Transaction,
+		type: string,
+		fields: { sku?: string | null; orderId?: string | null; deliveryId?: number | null; count?: number | null; actor?: Actor; details?: Record<string, unknown> },
+	): Promise<void> {
+		await db(this.t.events).insert({
+			at: Date.now(),
+			type,
+			sku: fields.sku ?? null,
+			order_id: fields.orderId ?? null,
+			delivery_id: fields.deliveryId ?? null,
+			count: fields.count ?? null,
+			actor: actorText(fields.actor),
+			details: fields.details ? JSON.stringify(fields.details) : null,
+		});
+	}
+
+	// ---------------------------------------------------------------- products
+
+	async upsertProduct(input: {
+		sku: string;
+		name?: string | null;
+		lowStockThreshold?: number | string | null;
+		/** undefined: keep; null or '': clear; text: deliver this to every buyer instead of pool keys. */
+		fixedContent?: string | null;
+		actor?: Actor;
+	}): Promise<Product> {
+		const sku = requireId('sku', input.sku, 'SKU');
+		if (sku === ORDER_WIDE_SKU) throw new ValidationError('sku', `"${ORDER_WIDE_SKU}" is reserved and cannot be a SKU.`);
+		const name = optionalText('name', input.name, 255);
+		const threshold = input.lowStockThreshold === undefined ? undefined : optionalNonNegativeInt('lowStockThreshold', input.lowStockThreshold);
+		let fixed: string | null | undefined;
+		if (input.fixedContent !== undefined) {
+			const c = input.fixedContent === null ? '' : String(input.fixedContent).trim();
+			if (c.length > MAX_KEY_LENGTH * 4) throw new ValidationError('fixedContent', 'Fixed content is too long.');
+			fixed = c === '' ? null : seal(this.km, c);
+		}
+		const now = Date.now();
+		await this.tx(async (trx) => {
+			const existing = await trx(this.t.products).where({ sku }).first();
+			if (existing) {
+				const patch: Record<string, unknown> = { updated_at: now };
+				if (name !== null) patch.name = name;
+				if (threshold !== undefined) patch.low_stock_threshold = threshold;
+				if (fixed !== undefined) patch.fixed_content = fixed;
+				await trx(this.t.products).where({ sku }).update(patch);
+			} else {
+				await trx(this.t.products)
+					.insert({
+						sku,
+						name: name ?? sku,
+						low_stock_threshold: threshold ?? null,
+						fixed_content: fixed ?? null,
+						created_at: now,
+						updated_at: now,
+					})
+					.onConflict('sku')
+					.ignore();
+			}
+			await this.event(trx, 'product_upserted', {
+				sku,
+				actor: input.actor,
+				details: { name: name ?? undefined, lowStockThreshold: threshold, fixedContent: fixed === undefined ? undefined : fixed !== null },
+			});
+		});
+		return (await this.getProduct(sku)) as Product;
+	}
+
+	async getProduct(sku: string): Promise<Product | null> {
+		const row = await this.db(this.t.products).where({ sku: requireId('sku', sku, 'SKU') }).first();
+		return row ? mapProduct(row) : null;
+	}
+
+	async listProducts(): Promise<Product[]> {
+		const rows = await this.db(this.t.products).orderBy('sku');
+		return rows.map(mapProduct);
+	}
+
+	// ---------------------------------------------------------------- import
+
+	/**
+	 * Imports keys: trims, drops blanks, counts invalid ones (control characters, longer than
+	 * MAX_KEY_LENGTH), skips duplicates within the input and against the store (same fingerprint
+	 * for the sku), seals the rest. Commits in chunks so claims keep running during a big import.
+	 */
+	async importKeys(input: ImportInput): Promise<ImportResult> {
+		const sku = requireId('sku', input.sku, 'SKU');
+		if (sku === ORDER_WIDE_SKU) throw new ValidationError('sku', `"${ORDER_WIDE_SKU}" is reserved and cannot be a SKU.`);
+		const batchId = input.batchId === undefined || input.batchId === '' ? `b-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}` : requireId('batchId', input.batchId, 'Batch ID');
+		if (batchId.length > 64) throw new ValidationError('batchId', 'Batch ID is too long (at most 64 characters).');
+		const productName = optionalText('productName', input.productName, 255);
+		const now = Date.now();
+
+		await this.db(this.t.products)
+			.insert({ sku, name: productName ?? sku, low_stock_threshold: null, fixed_content: null, created_at: now, updated_at: now })
+			.onConflict('sku')
+			.ignore();
+		const maxRow = await this.db(this.t.keys).where({ sku }).max({ m: 'seq' }).first();
+		let seq = Number(maxRow?.m ?? 0) + 1;
+
+		const result: ImportResult = { sku, batchId, received: 0, imported: 0, duplicate: 0, invalid: 0, blank: 0 };
+		const chunkSize = this.dialect.insertChunk;
+		const commitEvery = chunkSize * 5;
+		let pending: Array<{ sku: string; seq: number; rand: number; secret: string; fingerprint: string; status: 'available'; batch_id: string; created_at: number }> = [];
+		let seen = new Set<string>();
+		let valid = 0;
+
+		const flush = async () => {
+			if (!pending.length) return;
+			const rows = pending;
+			pending = [];
+			seen = new Set<string>();
+			let inserted = 0;
+			await this.tx(async (trx) => {
+				inserted = 0;
+				for (let i = 0; i < rows.length; i += chunkSize) {
+					inserted += await this.dialect.insertKeysIgnore(trx, this.t, rows.slice(i, i + chunkSize));
+				}
+			});
+			result.imported += inserted;
+		};
+
+		for await (const raw of input.keys as AsyncIterable<string>) {
+			result.received++;
+			const key = typeof raw === 'string' ? normaliseKey(raw) : '';
+			if (key === '') {
+				if (typeof raw === 'string') result.blank++;
+				else result.invalid++;
+				continue;
+			}
+			if (key.length > MAX_KEY_LENGTH || CONTROL.test(key)) {
+				result.invalid++;
+				continue;
+			}
+			valid++;
+			const fp = fingerprint(this.km, key);
+			if (seen.has(fp)) continue; // duplicate within this chunk; counted below
+			seen.add(fp);
+			pending.push({
+				sku,
+				seq: seq++,
+				rand: randomInt(0, RAND_MAX),
+				secret: seal(this.km, key),
+				fingerprint: fp,
+				status: 'available',
+				batch_id: batchId,
+				created_at: now,
+			});
+			if (pending.length >= commitEvery) await flush();
+		}
+		await flush();
+		result.duplicate = valid - result.imported;
+		await this.event(this.db, 'imported', {
+			sku,
+			count: result.imported,
+			actor: input.actor,
+			details: { batchId, received: result.received, duplicate: result.duplicate, invalid: result.invalid, blank: result.blank },
+		});
+		return result;
+	}
+
+	// ---------------------------------------------------------------- claim
+
+	/**
+	 * Claims `quantity` keys for one order line (DESIGN §4): all or nothing, idempotent per
+	 * (orderId, sku), refusing refunded (tombstoned) orders. Out of stock is a result, not an error.
+	 */
+	async claim(input: ClaimInput): Promise<ClaimResult> {
+		const orderId = requireId('orderId', input.orderId, 'Order ID');
+		const sku = requireId('sku', input.sku, 'SKU');
+		if (sku === ORDER_WIDE_SKU) throw new ValidationError('sku', `"${ORDER_WIDE_SKU}" is not a SKU.`);
+		const quantity = input.quantity === undefined ? 1 : positiveInt('quantity', input.quantity, MAX_QUANTITY, 'Quantity');
+		const strategy: Strategy = input.strategy ?? 'sequential';
+		if (strategy !== 'sequential' && strategy !== 'random') {
+			throw new ValidationError('strategy', 'Strategy must be "sequential" or "random".');
+		}
+		const buyer = input.buyer ?? {};
+		const now = Date.now();
+		const row: DeliveryInsert = {
+			order_id: orderId,
+			sku,
+			quantity,
+			status: 'claimed',
+			strategy,
+			content: null,
+			buyer_id: optionalText('buyer.id', buyer.id, 191),
+			buyer_name: optionalText('buyer.name', buyer.name, 255),
+			buyer_email: optionalText('buyer.email', buyer.email, 320),
+			buyer_ip: optionalText('buyer.ip', buyer.ip, 64),
+			amount: optionalAmount('amount', input.amount),
+			shop: optionalText('shop', input.shop, 191),
+			created_at: now,
+			updated_at: now,
+		};
+		const reveal = input.reveal === true;
+
+		type Outcome =
+			| { kind: 'existing'; row: DeliveryRow }
+			| { kind: 'race' }
+			| { kind: 'unknown_sku' }
+			| { kind: 'delivered'; deliveryId: number };
+
+		for (let round = 0; round < 5; round++) {
+			let outcome: Outcome;
+			try {
+				outcome = await this.tx<Outcome>(async (trx) => {
+					const existing = await this.findBlockingDelivery(trx, orderId, sku);
+					if (existing) return { kind: 'existing', row: existing };
+					const product = await trx(this.t.products).where({ sku }).first('fixed_content');
+					if (!product) return { kind: 'unknown_sku' };
+					const fixed: string | null = product.fixed_content ?? null;
+					const deliveryId = await this.dialect.insertDeliveryIgnore(trx, this.t, {
+						...row,
+						content: fixed,
+						strategy: fixed ? null : strategy,
+					});
+					if (deliveryId === null) return { kind: 'race' };
+					if (fixed) {
+						await this.event(trx, 'claimed', { sku, orderId, deliveryId, count: quantity, actor: input.actor, details: { fixedContent: true } });
+						return { kind: 'delivered', deliveryId };
+					}
+					const claimed = await this.dialect.claimKeys(trx, this.t, { sku, quantity, strategy, deliveryId, now });
+					if (claimed.length !== quantity) throw new Refusal('out_of_stock', claimed.length);
+					await this.event(trx, 'claimed', {
+						sku,
+						orderId,
+						deliveryId,
+						count: quantity,
+						actor: input.actor,
+						details: { keyIds: claimed.map((k) => k.id), strategy },
+					});
+					return { kind: 'delivered', deliveryId };
+				});
+			} catch (err) {
+				if (err instanceof Refusal) {
+					const available = await this.countAvailable(sku);
+					await this.event(this.db, 'out_of_stock', { sku, orderId, count: quantity, actor: input.actor, details: { available } });
+					return { delivered: false, reason: 'out_of_stock', orderId, sku, quantity, available };
+				}
+				throw err;
+			}
+			switch (outcome.kind) {
+				case 'unknown_sku':
+					return { delivered: false, reason: 'unknown_sku', orderId, sku, quantity };
+				case 'race':
+					continue; // another claim for this order line committed first: read it
+				case 'existing': {
+					const d = await this.withKeys(outcome.row, reveal);
+					if (d.status === 'revoked') {
+						return { delivered: false, reason: 'revoked', orderId, sku, quantity, delivery: d };
+					}
+					return { delivered: true, alreadyDelivered: true, delivery: d };
+				}
+				case 'delivered': {
+					const fresh = (await this.db(this.t.deliveries).where({ id: outcome.deliveryId }).first()) as DeliveryRow;
+					return { delivered: true, alreadyDelivered: false, delivery: await this.withKeys(fresh, reveal) };
+				}
+			}
+		}
+		throw new StoreError(`Order ${orderId} / ${sku} kept changing while it was being claimed; try again.`);
+	}
+
+	/** The delivery of this order line, or an order-wide refund tombstone. */
+	private async findBlockingDelivery(db: Knex | Knex.Transaction, orderId: string, sku: string): Promise<DeliveryRow | undefined> {
+		const rows = (await db(this.t.deliveries).where({ order_id: orderId }).whereIn('sku', [sku, ORDER_WIDE_SKU])) as DeliveryRow[];
+		return rows.find((r) => r.sku === sku) ?? rows.find((r) => r.sku === ORDER_WIDE_SKU && r.status === 'revoked');
+	}
+
+	async countAvailable(sku: string): Promise<number> {
+		const r = await this.db(this.t.keys).where({ sku, status: 'available' }).count({ c: '*' }).first();
+		return Number(r?.c ?? 0);
+	}
+
+	private keyOut(status: KeyStatus, id: number | null, plaintext: string, reveal: boolean): DeliveredKey {
+		const k: DeliveredKey = { id, status, masked: maskKey(plaintext) };
+		if (reveal) k.key = plaintext;
+		return k;
+	}
+
+	private async withKeys(row: DeliveryRow, reveal: boolean): Promise<DeliveryWithKeys> {
+		const d = mapDelivery(row);
+		let keys: DeliveredKey[];
+		if (row.content) {
+			keys = [this.keyOut(row.status === 'revoked' ? 'revoked' : 'assigned', null, unseal(this.km, row.content), reveal)];
+		} else {
+			const rows = (await this.db(this.t.keys).where({ delivery_id: row.id }).orderBy('id').select('id', 'secret', 'status')) as Array<{ id: number; secret: string; status: KeyStatus }>;
+			keys = rows.map((k) => this.keyOut(k.status, Number(k.id), unseal(this.km, k.secret), reveal));
+		}
+		return { ...d, keys };
+	}
+
+	// ---------------------------------------------------------------- reads
+
+	/** Deliveries of an order (all lines, or one sku); keys masked unless `reveal`. */
+	async getDeliveries(input: { orderId: string; sku?: string | null; reveal?: boolean }): Promise<DeliveryWithKeys[]> {
+		const orderId = requireId('orderId', input.orderId, 'Order ID');
+		const q = this.db(this.t.deliveries).where({ order_id: orderId });
+		if (input.sku) q.andWhere({ sku: requireId('sku', input.sku, 'SKU') });
+		const rows = (await q.orderBy('id')) as DeliveryRow[];
+		const out: DeliveryWithKeys[] = [];
+		for (const r of rows) out.push(await this.withKeys(r, input.reveal === true));
+		return out;
+	}
+
+	async getDeliveryById(id: number, reveal = false): Promise<DeliveryWithKeys | null> {
+		const row = (await this.db(this.t.deliveries).where({ id }).first()) as DeliveryRow | undefined;
+		return row ? this.withKeys(row, reveal) : null;
+	}
+
+	/** Counts per sku and status, including products without keys. */
+	async stock(sku?: string | null): Promise<StockRow[]> {
+		const only = sku ? requireId('sku', sku, 'SKU') : null;
+		const q = this.db(this.t.keys).select('sku', 'status').count({ c: '*' }).groupBy('sku', 'status');
+		if (only) q.where({ sku: only });
+		const counts = (await q) as Array<{ sku: string; status: KeyStatus; c: number | string }>;
+		const pq = this.db(this.t.products).select('sku', 'name', 'low_stock_threshold', 'fixed_content');
+		if (only) pq.where({ sku: only });
+		const products = await pq;
+		const bySku = new Map<string, StockRow>();
+		const rowFor = (s: string): StockRow => {
+			let r = bySku.get(s);
+			if (!r) {
+				r = { sku: s, name: null, lowStockThreshold: null, unlimited: false, available: 0, assigned: 0, revoked: 0, void: 0, total: 0 };
+				bySku.set(s, r);
+			}
+			return r;
+		};
+		for (const p of products) {
+			const r = rowFor(p.sku);
+			r.name = p.name;
+			r.lowStockThreshold = p.low_stock_threshold === null ? null : Number(p.low_stock_threshold);
+			r.unlimited = !!p.fixed_content;
+		}
+		for (const c of counts) {
+			const r = rowFor(c.sku);
+			const n = Number(c.c);
+			if (c.status in r) (r as unknown as Record<string, number>)[c.status] += n;
+			r.total += n;
+		}
+		return [...bySku.values()].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+	}
+
+	/** Keys of a sku, masked, newest import order first is not assumed: ordered by id. */
+	async listKeys(input: { sku: string; status?: KeyStatus | null; limit?: number; offset?: number }): Promise<ListedKey[]> {
+		const sku = requireId('sku', input.sku, 'SKU');
+		const limit = input.limit === undefined ? 100 : positiveInt('limit', input.limit, 10000, 'Limit');
+		const offset = input.offset ? optionalNonNegativeInt('offset', input.offset) ?? 0 : 0;
+		const q = this.db(`${this.t.keys} as k`)
+			.leftJoin(`${this.t.deliveries} as d`, 'd.id', 'k.delivery_id')
+			.where('k.sku', sku)
+			.select('k.id', 'k.sku', 'k.status', 'k.secret', 'k.batch_id', 'k.delivery_id', 'k.created_at', 'd.order_id')
+			.orderBy('k.id')
+			.limit(limit)
+			.offset(offset);
+		if (input.status) q.andWhere('k.status', checkStatus(input.status));
+		const rows = await q;
+		return rows.map((r: Record<string, unknown>) => ({
+			id: Number(r.id),
+			sku: String(r.sku),
+			status: r.status as KeyStatus,
+			masked: maskKey(unseal(this.km, String(r.secret))),
+			batchId: String(r.batch_id),
+			deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+			orderId: (r.order_id as string | null) ?? null,
+			createdAt: isoReq(r.created_at),
+		}));
+	}
+
+	/** Decrypted keys for a backup, in pages, by id. */
+	async *exportKeys(input: { sku?: string | null; status?: KeyStatus | null; pageSize?: number } = {}): AsyncGenerator<ExportedKey> {
+		const sku = input.sku ? requireId('sku', input.sku, 'SKU') : null;
+		const status = input.status ? checkStatus(input.status) : null;
+		const page = input.pageSize ?? 1000;
+		let after = 0;
+		for (;;) {
+			const q = this.db(`${this.t.keys} as k`)
+				.leftJoin(`${this.t.deliveries} as d`, 'd.id', 'k.delivery_id')
+				.where('k.id', '>', after)
+				.select('k.id', 'k.sku', 'k.status', 'k.secret', 'k.batch_id', 'k.created_at', 'd.order_id')
+				.orderBy('k.id')
+				.limit(page);
+			if (sku) q.andWhere('k.sku', sku);
+			if (status) q.andWhere('k.status', status);
+			const rows = await q;
+			if (!rows.length) return;
+			for (const r of rows) {
+				yield {
+					id: Number(r.id),
+					sku: r.sku,
+					key: unseal(this.km, r.secret),
+					status: r.status,
+					batchId: r.batch_id,
+					orderId: r.order_id ?? null,
+					createdAt: isoReq(r.created_at),
+				};
+			}
+			after = Number(rows[rows.length - 1].id);
+		}
+	}
+
+	/** Voids keys that are still available (never assigned, revoked or already void ones). */
+	async voidKeys(input: VoidInput): Promise<{ sku: string; voided: number; requested: number | null }> {
+		const sku = requireId('sku', input.sku, 'SKU');
+		const ids = input.ids?.map((v) => positiveInt('ids', v, Number.MAX_SAFE_INTEGER, 'Key ID'));
+		const fps = input.keys?.map((k) => normaliseKey(String(k))).filter((k) => k !== '').map((k) => fingerprint(this.km, k));
+		const batchId = input.batchId ? requireId('batchId', input.batchId, 'Batch ID') : null;
+		if (!ids?.length && !fps?.length && !batchId && input.all !== true) {
+			throw new ValidationError('selector', 'Say which keys to void: key IDs, key values, a batch ID, or all available keys of the SKU.');
+		}
+		const reason = optionalText('reason', input.reason, 255);
+		const now = Date.now();
+		let voided = 0;
+		await this.tx(async (trx) => {
+			const q = trx(this.t.keys).where({ sku, status: 'available' });
+			if (ids?.length) q.whereIn('id', ids);
+			if (fps?.length) q.whereIn('fingerprint', fps);
+			if (batchId) q.andWhere({ batch_id: batchId });
+			voided = Number(await q.update({ status: 'void', voided_at: now }));
+			await this.event(trx, 'voided', { sku, count: voided, actor: input.actor, details: { reason, batchId, byIds: ids?.length ?? 0, byKeys: fps?.length ?? 0 } });
+		});
+		const requested = ids?.length ?? fps?.length ?? null;
+		return { sku, voided, requested };
+	}
+
+	async listEvents(input: { orderId?: string; sku?: string; type?: string; limit?: number } = {}): Promise<StoreEvent[]> {
+		const q = this.db(this.t.events).orderBy('id', 'desc').limit(input.limit ?? 100);
+		if (input.orderId) q.where({ order_id: input.orderId });
+		if (input.sku) q.where({ sku: input.sku });
+		if (input.type) q.where({ type: input.type });
+		const rows = await q;
+		return rows.map((r: Record<string, unknown>) => ({
+			id: Number(r.id),
+			at: isoReq(r.at),
+			type: String(r.type),
+			sku: (r.sku as string) ?? null,
+			orderId: (r.order_id as string) ?? null,
+			deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+			count: r.count === null ? null : Number(r.count),
+			actor: (r.actor as string) ?? null,
+			details: r.details ? JSON.parse(String(r.details)) : null,
+		}));
+	}
+}
+
+// ---------------------------------------------------------------- helpers
+
+function checkStatus(s: string): KeyStatus {
+	if (s === 'available' || s === 'assigned' || s === 'revoked' || s === 'void') return s;
+	throw new ValidationError('status', 'Status must be available, assigned, revoked or void.');
+}
+
+function actorText(a?: Actor): string | null {
+	if (!a) return null;
+	const parts: string[] = [];
+	if (a.workflowId) parts.push(`workflow:${a.workflowId}`);
+	if (a.executionId) parts.push(`execution:${a.executionId}`);
+	if (a.node) parts.push(`node:${a.node}`);
+	return parts.length ? parts.join(' ').slice(0, 255) : null;
+}
+
+function mapProduct(row: Record<string, unknown>): Product {
+	return {
+		sku: String(row.sku),
+		name: String(row.name),
+		lowStockThreshold: row.low_stock_threshold === null || row.low_stock_threshold === undefined ? null : Number(row.low_stock_threshold),
+		hasFixedContent: !!row.fixed_content,
+		createdAt: isoReq(row.created_at),
+		updatedAt: isoReq(row.updated_at),
+	};
+}
+
+function mapDelivery(r: DeliveryRow): Delivery {
+	return {
+		id: Number(r.id),
+		orderId: r.order_id,
+		sku: r.sku,
+		quantity: Number(r.quantity),
+		status: r.status,
+		strategy: r.strategy,
+		fixedContent: !!r.content,
+		buyer: { id: r.buyer_id, name: r.buyer_name, email: r.buyer_email, ip: r.buyer_ip },
+		amount: r.amount === null || r.amount === undefined ? null : Number(r.amount),
+		shop: r.shop,
+		createdAt: isoReq(r.created_at),
+		updatedAt: isoReq(r.updated_at),
+		sentAt: ISO(r.sent_at),
+		sentChannel: r.sent_channel,
+		sentMessageId: r.sent_message_id,
+		shippedAt: ISO(r.shipped_at),
+		shopReference: r.shop_reference,
+		revokedAt: ISO(r.revoked_at),
+		revokeReason: r.revoke_reason,
+		lastError: r.last_error,
+	};
+}
+
+// ---------------------------------------------------------------- opening
+
+function isLockedOrRace(err: unknown): boolean {
+	const e = err as { name?: string; code?: string; message?: string; errno?: number };
+	const msg = String(e?.message ?? '');
+	return (
+		e?.name === 'MigrationLocked' ||
+		/already exists|duplicate|SQLITE_BUSY|database is locked|Migration table is already locked/i.test(msg) ||
+		e?.code === '23505' || // unique violation (pg catalog race)
+		e?.code === '42P07' || // duplicate table
+		e?.errno === 1050 || // table exists
+		e?.errno === 1062 || // duplicate entry
+		e?.code === 'SQLITE_BUSY'
+	);
+}
+
+/**
+ * Applies migrations. PostgreSQL / MySQL serialise concurrent openers with a session-level
+ * advisory lock (released by the server if the process dies); SQLite relies on knex's migration
+ * lock plus retries on "already exists / busy".
+ */
+async function migrate(db: Knex, kind: DatabaseKind, t: TableNames): Promise<void> {
+	const source = new KeyStoreMigrations(t);
+	const run = async () => {
+		const [, pending] = (await db.migrate.list({ migrationSource: source, tableName: t.migrations })) as [unknown[], unknown[]];
+		if (pending.length === 0) return;
+		await db.migrate.latest({ migrationSource: source, tableName: t.migrations });
+	};
+	const lockName = `n8n-nodes-auto-delivery:${t.migrations}`;
+	const deadline = Date.now() + 60000;
+	for (let attempt = 1; ; attempt++) {
+		try {
+			if (kind === 'sqlite') {
+				await run();
+			} else {
+				await withAdvisoryLock(db, kind, lockName, async () => {
+					try {
+						await run();
+					} catch (err) {
+						// Holding the advisory lock proves nobody else migrates: a knex lock left by a crashed opener is stale.
+						if ((err as { name?: string })?.name === 'MigrationLocked') {
+							await db.migrate.forceFreeMigrationsLock({ migrationSource: source, tableName: t.migrations });
+							await run();
+						} else throw err;
+					}
+				});
+			}
+			return;
+		} catch (err) {
+			if (isLockedOrRace(err) && Date.now() < deadline) {
+				await sleep(50 + randomInt(0, 150));
+				continue;
+			}
+			if ((err as { name?: string })?.name === 'MigrationLocked') {
+				throw new StoreError(
+					`The key store's migration lock is held (table ${t.migrations}_lock). If no other n8n process is starting up, a crash left it behind: set is_locked = 0 in that table.`,
+				);
+			}
+			throw err;
+		}
+	}
+}
+
+async function withAdvisoryLock(db: Knex, kind: DatabaseKind, name: string, fn: () => Promise<void>): Promise<void> {
+	const conn = await db.client.acquireConnection();
+	try {
+		if (kind === 'postgres') {
+			await db.raw('SELECT pg_advisory_lock(hashtext(?))', [name]).connection(conn);
+		} else {
+			const [rows] = await db.raw('SELECT GET_LOCK(?, 60) AS ok', [name.slice(0, 64)]).connection(conn);
+			if (Number(rows[0]?.ok) !== 1) throw Object.assign(new Error('Migration table is already locked'), { name: 'MigrationLocked' });
+		}
+		try {
+			await fn();
+		} finally {
+			if (kind === 'postgres') await db.raw('SELECT pg_advisory_unlock(hashtext(?))', [name]).connection(conn);
+			else await db.raw('SELECT RELEASE_LOCK(?)', [name.slice(0, 64)]).connection(conn);
+		}
+	} finally {
+		await db.client.releaseConnection(conn);
+	}
+}
+
+/** Reads (or, for a new store, creates) the salt and canary; fails loudly on a wrong secret. */
+async function loadKeyMaterial(db: Knex, t: TableNames, secret: string): Promise<KeyMaterial> {
+	const read = async (name: string): Promise<string | undefined> => (await db(t.meta).where({ name }).first())?.value;
+	let salt = await read('kdf_salt');
+	if (!salt) {
+		await db(t.meta).insert({ name: 'kdf_salt', value: newSalt() }).onConflict('name').ignore();
+		salt = (await read('kdf_salt')) as string;
+	}
+	const km = deriveKeys(secret, salt);
+	let canary = await read('canary');
+	if (!canary) {
+		await db(t.meta).insert({ name: 'canary', value: makeCanary(km) }).onConflict('name').ignore();
+		canary = (await read('canary')) as string;
+	}
+	checkCanary(km, canary);
+	await db(t.meta).insert({ name: 'schema', value: LATEST_MIGRATION }).onConflict('name').ignore();
+	return km;
+}

@@ -1,0 +1,181 @@
+/**
+ * Knex configuration per database, and the mapping of driver errors to messages a seller
+ * understands. SQLite gets WAL mode, a busy timeout, full sync, and write transactions that begin
+ * IMMEDIATE (several processes may share one file).
+ */
+import * as os from 'os';
+import * as path from 'path';
+import { knex as createKnex, type Knex } from 'knex';
+
+import { ConnectionError, StoreError } from './errors';
+
+export type DatabaseKind = 'sqlite' | 'postgres' | 'mysql';
+
+export interface StoreConfig {
+	database: DatabaseKind;
+	/** SQLite file path; empty → `<n8n user folder>/.n8n/auto-delivery.sqlite`. */
+	sqlitePath?: string;
+	host?: string;
+	port?: number;
+	databaseName?: string;
+	user?: string;
+	password?: string;
+	ssl?: boolean;
+	/** With ssl: accept self-signed certificates. */
+	allowUnauthorizedCerts?: boolean;
+	encryptionSecret: string;
+	tablePrefix?: string;
+	/** Largest number of pooled connections (PostgreSQL/MySQL). Default 10. */
+	poolMax?: number;
+}
+
+export const DEFAULT_PREFIX = 'ad_';
+
+export function defaultSqlitePath(): string {
+	const base = process.env.N8N_USER_FOLDER || os.homedir();
+	return path.join(base, '.n8n', 'auto-delivery.sqlite');
+}
+
+export function resolvePrefix(prefix: string | undefined): string {
+	const p = prefix === undefined || prefix === null ? DEFAULT_PREFIX : String(prefix).trim();
+	if (!/^[A-Za-z0-9_]{0,20}$/.test(p)) {
+		throw new StoreError('The table prefix may only contain letters, digits and underscores (at most 20).');
+	}
+	return p;
+}
+
+let sqliteClientClass: unknown;
+
+/** A knex SQLite client whose transactions begin IMMEDIATE (take the write lock up front). */
+function immediateSqliteClient(): unknown {
+	if (sqliteClientClass) return sqliteClientClass;
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const ClientSqlite = require('knex/lib/dialects/sqlite3');
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const TransactionSqlite = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction');
+	class ImmediateTransaction extends TransactionSqlite {
+		begin(conn: unknown) {
+			return (this as unknown as { query(c: unknown, sql: string): Promise<unknown> }).query(
+				conn,
+				'BEGIN IMMEDIATE;',
+			);
+		}
+	}
+	class ImmediateClient extends ClientSqlite {
+		transaction(container: unknown, config: unknown, outerTx: unknown) {
+			const Tx = ImmediateTransaction as unknown as new (...a: unknown[]) => unknown;
+			return new Tx(this, container, config, outerTx);
+		}
+	}
+	sqliteClientClass = ImmediateClient;
+	return ImmediateClient;
+}
+
+function run(conn: { run(sql: string, cb: (err: Error | null) => void): void }, sql: string) {
+	return new Promise<void>((resolve, reject) => conn.run(sql, (err) => (err ? reject(err) : resolve())));
+}
+
+export function knexConfig(cfg: StoreConfig): Knex.Config {
+	switch (cfg.database) {
+		case 'sqlite': {
+			const filename = cfg.sqlitePath && cfg.sqlitePath.trim() ? cfg.sqlitePath.trim() : defaultSqlitePath();
+			return {
+				client: immediateSqliteClient() as Knex.Config['client'],
+				connection: { filename },
+				useNullAsDefault: true,
+				pool: {
+					min: 1,
+					max: 1,
+					afterCreate: (conn: never, done: (err: Error | null, conn: unknown) => void) => {
+						(async () => {
+							await run(conn, 'PRAGMA busy_timeout = 15000');
+							await run(conn, 'PRAGMA journal_mode = WAL');
+							// FULL: a committed claim survives power loss (a key handed out must never be handed out again)
+							await run(conn, 'PRAGMA synchronous = FULL');
+						})().then(
+							() => done(null, conn),
+							(err: Error) => done(err, conn),
+						);
+					},
+				},
+			};
+		}
+		case 'postgres': {
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			const pgTypes = require('pg').types;
+			return {
+				client: 'pg',
+				connection: {
+					host: cfg.host || '127.0.0.1',
+					port: cfg.port || 5432,
+					database: cfg.databaseName || 'postgres',
+					user: cfg.user || 'postgres',
+					password: cfg.password || undefined,
+					ssl: cfg.ssl ? { rejectUnauthorized: !cfg.allowUnauthorizedCerts } : false,
+					connectionTimeoutMillis: 10000,
+					// int8 / numeric as numbers for this pool only (never touch pg's global parsers: n8n uses pg too)
+					types: {
+						getTypeParser: (oid: number, format: string) =>
+							oid === 20 || oid === 1700 ? (v: string) => Number(v) : pgTypes.getTypeParser(oid, format),
+					},
+				} as Knex.PgConnectionConfig,
+				pool: { min: 0, max: cfg.poolMax ?? 10, idleTimeoutMillis: 30000 },
+				acquireConnectionTimeout: 30000,
+			};
+		}
+		case 'mysql':
+			return {
+				client: 'mysql2',
+				connection: {
+					host: cfg.host || '127.0.0.1',
+					port: cfg.port || 3306,
+					database: cfg.databaseName || undefined,
+					user: cfg.user || 'root',
+					password: cfg.password || '',
+					ssl: cfg.ssl ? { rejectUnauthorized: !cfg.allowUnauthorizedCerts } : undefined,
+					charset: 'utf8mb4',
+					connectTimeout: 10000,
+					decimalNumbers: true,
+					supportBigNumbers: true,
+					// affectedRows = rows changed, not rows matched (the idempotency latch relies on it)
+					flags: '-FOUND_ROWS',
+				} as Knex.MySql2ConnectionConfig,
+				pool: { min: 0, max: cfg.poolMax ?? 10, idleTimeoutMillis: 30000 },
+				acquireConnectionTimeout: 30000,
+			};
+		default:
+			throw new StoreError(`Unknown database type "${String((cfg as StoreConfig).database)}". Choose SQLite, PostgreSQL or MySQL/MariaDB.`);
+	}
+}
+
+export function createKnexFor(cfg: StoreConfig): Knex {
+	return createKnex(knexConfig(cfg));
+}
+
+/** Turns a driver error met while opening the store into a message a seller can act on. */
+export function describeConnectError(cfg: StoreConfig, err: unknown): StoreError {
+	if (err instanceof StoreError) return err;
+	const e = err as { code?: string; errno?: number; message?: string };
+	const code = String(e?.code ?? '');
+	const where =
+		cfg.database === 'sqlite'
+			? `SQLite file ${cfg.sqlitePath || defaultSqlitePath()}`
+			: `${cfg.database === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} at ${cfg.host || '127.0.0.1'}:${cfg.port || (cfg.database === 'postgres' ? 5432 : 3306)}`;
+	if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN'].includes(code) ||
+		/timeout acquiring a connection|Connection terminated|connect ETIMEDOUT/i.test(e?.message ?? '')) {
+		return new ConnectionError(`Cannot reach the ${where} (${code || 'timeout'}). Check host, port and that the server is running.`, 'unreachable');
+	}
+	if (code === '28P01' || code === '28000' || code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR') {
+		return new ConnectionError(`The ${where} refused the login (${code}). Check the user name and password.`, 'auth');
+	}
+	if (code === '3D000' || code === 'ER_BAD_DB_ERROR') {
+		return new ConnectionError(`The database named in the credential does not exist on the ${where} (${code}). Create it first.`, 'database');
+	}
+	if (code === 'SQLITE_CANTOPEN') {
+		return new ConnectionError(`Cannot open the ${where}: check that the folder exists and n8n may write there.`, 'unreachable');
+	}
+	if (code === 'SQLITE_NOTADB') {
+		return new ConnectionError(`The ${where} is not an SQLite database.`, 'database');
+	}
+	return new StoreError(`Could not open the key store (${where}): ${e?.message ?? String(err)}`);
+}

@@ -1,0 +1,113 @@
+/**
+ * Sealing (AES-256-GCM) and fingerprints (HMAC-SHA256) — DESIGN §5.
+ *
+ * Two 256-bit keys are derived with HKDF-SHA256 from the seller's Encryption Secret and the
+ * store's random salt: one seals keys, the other fingerprints them (import dedup and lookup
+ * without decrypting). A sealed value is `v1.` + base64(nonce[12] | tag[16] | ciphertext).
+ */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'crypto';
+
+import { WrongSecretError, StoreError } from './errors';
+
+const SEAL_VERSION = 'v1.';
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const AAD = Buffer.from('n8n-nodes-auto-delivery/seal/v1');
+const CANARY_PLAINTEXT = 'auto-delivery canary: the encryption secret is correct';
+
+export interface KeyMaterial {
+	sealKey: Buffer;
+	fingerprintKey: Buffer;
+}
+
+export function newSalt(): string {
+	return randomBytes(16).toString('base64');
+}
+
+export function deriveKeys(secret: string, saltB64: string): KeyMaterial {
+	if (typeof secret !== 'string' || secret.length === 0) {
+		throw new StoreError('The Encryption Secret is empty. Set one in the key store credential.');
+	}
+	const ikm = Buffer.from(secret, 'utf8');
+	const salt = Buffer.from(saltB64, 'base64');
+	return {
+		sealKey: Buffer.from(hkdfSync('sha256', ikm, salt, 'auto-delivery/seal/v1', 32)),
+		fingerprintKey: Buffer.from(hkdfSync('sha256', ikm, salt, 'auto-delivery/fingerprint/v1', 32)),
+	};
+}
+
+export function seal(km: KeyMaterial, plaintext: string): string {
+	const nonce = randomBytes(NONCE_BYTES);
+	const cipher = createCipheriv('aes-256-gcm', km.sealKey, nonce);
+	cipher.setAAD(AAD);
+	const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+	const tag = cipher.getAuthTag();
+	return SEAL_VERSION + Buffer.concat([nonce, tag, ct]).toString('base64');
+}
+
+/** Opens a sealed value; throws WrongSecretError when the tag does not verify. */
+export function unseal(km: KeyMaterial, sealed: string): string {
+	if (typeof sealed !== 'string' || !sealed.startsWith(SEAL_VERSION)) {
+		throw new StoreError('A stored key is not in a recognised sealed format; the store may be corrupted.');
+	}
+	const raw = Buffer.from(sealed.slice(SEAL_VERSION.length), 'base64');
+	if (raw.length < NONCE_BYTES + TAG_BYTES) {
+		throw new StoreError('A stored key is truncated; the store may be corrupted.');
+	}
+	const nonce = raw.subarray(0, NONCE_BYTES);
+	const tag = raw.subarray(NONCE_BYTES, NONCE_BYTES + TAG_BYTES);
+	const ct = raw.subarray(NONCE_BYTES + TAG_BYTES);
+	try {
+		const decipher = createDecipheriv('aes-256-gcm', km.sealKey, nonce);
+		decipher.setAAD(AAD);
+		decipher.setAuthTag(tag);
+		return Buffer.concat([decipher.update(ct), decipher.final()]).toString('utf8');
+	} catch {
+		throw new WrongSecretError(
+			'A stored key could not be decrypted: the Encryption Secret is wrong or the data was tampered with. Nothing was delivered.',
+		);
+	}
+}
+
+/** Normalises a key for fingerprinting: Unicode NFC and trimmed. Case is significant. */
+export function normaliseKey(key: string): string {
+	return key.normalize('NFC').trim();
+}
+
+export function fingerprint(km: KeyMaterial, key: string): string {
+	return createHmac('sha256', km.fingerprintKey).update(normaliseKey(key), 'utf8').digest('hex');
+}
+
+export function makeCanary(km: KeyMaterial): string {
+	return seal(km, CANARY_PLAINTEXT);
+}
+
+export function checkCanary(km: KeyMaterial, sealedCanary: string): void {
+	let opened: string;
+	try {
+		opened = unseal(km, sealedCanary);
+	} catch {
+		throw new WrongSecretError(
+			'The Encryption Secret does not match this key store. Use the secret the store was created with; keys cannot be read with another one.',
+		);
+	}
+	if (opened !== CANARY_PLAINTEXT) {
+		throw new WrongSecretError('The key store canary does not match; the Encryption Secret is wrong.');
+	}
+}
+
+/**
+ * Masks a key for display: `ABCD…WXYZ` for long keys, fewer visible characters for short ones,
+ * never more than a third of the key.
+ */
+export function maskKey(key: string): string {
+	const chars = Array.from(key);
+	const n = chars.length;
+	let visible: number;
+	if (n >= 16) visible = 4;
+	else if (n >= 10) visible = 2;
+	else if (n >= 6) visible = 1;
+	else visible = 0;
+	if (visible === 0) return '…'.padStart(Math.min(n, 4), '*');
+	return chars.slice(0, visible).join('') + '…' + chars.slice(n - visible).join('');
+}

@@ -1,0 +1,141 @@
+/**
+ * Knex migrations for the key store (DESIGN §3), served from code so they work from `dist/`
+ * without a migrations folder. Every table name carries the configurable prefix.
+ */
+import type { Knex } from 'knex';
+
+export interface TableNames {
+	products: string;
+	keys: string;
+	deliveries: string;
+	events: string;
+	meta: string;
+	migrations: string;
+}
+
+export function tableNames(prefix: string): TableNames {
+	return {
+		products: `${prefix}products`,
+		keys: `${prefix}keys`,
+		deliveries: `${prefix}deliveries`,
+		events: `${prefix}events`,
+		meta: `${prefix}meta`,
+		migrations: `${prefix}migrations`,
+	};
+}
+
+/** Longest sku / order id we accept; 191 keeps utf8mb4 index prefixes inside MySQL's limits. */
+export const ID_MAX = 191;
+
+interface Migration {
+	name: string;
+	up(knex: Knex, t: TableNames): Promise<void>;
+	down(knex: Knex, t: TableNames): Promise<void>;
+}
+
+const migrations: Migration[] = [
+	{
+		name: '001_key_store',
+		async up(knex, t) {
+			await knex.schema.createTable(t.meta, (tb) => {
+				tb.string('name', 64).primary();
+				tb.text('value').notNullable();
+			});
+			await knex.schema.createTable(t.products, (tb) => {
+				tb.string('sku', ID_MAX).primary();
+				tb.string('name', 255).notNullable();
+				tb.integer('low_stock_threshold').nullable();
+				tb.text('fixed_content').nullable(); // sealed
+				tb.bigInteger('created_at').notNullable();
+				tb.bigInteger('updated_at').notNullable();
+			});
+			await knex.schema.createTable(t.keys, (tb) => {
+				tb.increments('id').primary();
+				tb.string('sku', ID_MAX).notNullable();
+				tb.bigInteger('seq').notNullable();
+				tb.integer('rand').notNullable();
+				tb.text('secret').notNullable(); // sealed
+				tb.string('fingerprint', 64).notNullable();
+				tb.string('status', 16).notNullable();
+				tb.string('batch_id', 64).notNullable();
+				tb.integer('delivery_id').nullable();
+				tb.bigInteger('created_at').notNullable();
+				tb.bigInteger('assigned_at').nullable();
+				tb.bigInteger('revoked_at').nullable();
+				tb.bigInteger('voided_at').nullable();
+				tb.unique(['sku', 'fingerprint'], { indexName: `${t.keys}_sku_fp_uq` });
+				tb.index(['sku', 'status', 'seq', 'id'], `${t.keys}_pick_seq_ix`);
+				tb.index(['sku', 'status', 'rand'], `${t.keys}_pick_rand_ix`);
+				tb.index(['delivery_id'], `${t.keys}_delivery_ix`);
+				tb.index(['batch_id'], `${t.keys}_batch_ix`);
+			});
+			await knex.schema.createTable(t.deliveries, (tb) => {
+				tb.increments('id').primary();
+				tb.string('order_id', ID_MAX).notNullable();
+				tb.string('sku', ID_MAX).notNullable();
+				tb.integer('quantity').notNullable();
+				tb.string('status', 16).notNullable(); // claimed | sent | shipped | revoked
+				tb.string('strategy', 16).nullable();
+				tb.text('content').nullable(); // sealed copy of a product's fixed content
+				tb.string('buyer_id', ID_MAX).nullable();
+				tb.string('buyer_name', 255).nullable();
+				tb.string('buyer_email', 320).nullable();
+				tb.string('buyer_ip', 64).nullable();
+				tb.decimal('amount', 14, 2).nullable();
+				tb.string('shop', ID_MAX).nullable();
+				tb.bigInteger('created_at').notNullable();
+				tb.bigInteger('updated_at').notNullable();
+				tb.bigInteger('sent_at').nullable();
+				tb.string('sent_channel', 32).nullable();
+				tb.string('sent_message_id', 255).nullable();
+				tb.bigInteger('shipped_at').nullable();
+				tb.string('shop_reference', 255).nullable();
+				tb.bigInteger('revoked_at').nullable();
+				tb.string('revoke_reason', 255).nullable();
+				tb.text('last_error').nullable();
+				tb.unique(['order_id', 'sku'], { indexName: `${t.deliveries}_order_sku_uq` });
+				tb.index(['status', 'updated_at'], `${t.deliveries}_status_ix`);
+			});
+			await knex.schema.createTable(t.events, (tb) => {
+				tb.increments('id').primary();
+				tb.bigInteger('at').notNullable();
+				tb.string('type', 32).notNullable();
+				tb.string('sku', ID_MAX).nullable();
+				tb.string('order_id', ID_MAX).nullable();
+				tb.integer('delivery_id').nullable();
+				tb.integer('count').nullable();
+				tb.string('actor', 255).nullable();
+				tb.text('details').nullable(); // JSON, never a secret
+				tb.index(['order_id'], `${t.events}_order_ix`);
+				tb.index(['at'], `${t.events}_at_ix`);
+			});
+		},
+		async down(knex, t) {
+			for (const name of [t.events, t.deliveries, t.keys, t.products, t.meta]) {
+				await knex.schema.dropTableIfExists(name);
+			}
+		},
+	},
+];
+
+/** A Knex migration source bound to a table prefix. */
+export class KeyStoreMigrations implements Knex.MigrationSource<Migration> {
+	constructor(private readonly t: TableNames) {}
+
+	async getMigrations(): Promise<Migration[]> {
+		return migrations;
+	}
+
+	getMigrationName(m: Migration): string {
+		return m.name;
+	}
+
+	async getMigration(m: Migration): Promise<Knex.Migration> {
+		return {
+			up: async (knex: Knex) => m.up(knex, this.t),
+			down: async (knex: Knex) => m.down(knex, this.t),
+		};
+	}
+}
+
+export const LATEST_MIGRATION = migrations[migrations.length - 1].name;
