@@ -216,7 +216,6 @@ const ISO = (ms: unknown): string | null => (ms === null || ms === undefined ? n
 const isoReq = (ms: unknown): string => new Date(Number(ms)).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 class Refusal {

@@ -11,7 +11,6 @@ export function requireId(field: string, value: unknown, label = field): string 
 	if (v.length > ID_MAX) {
 		throw new ValidationError(field, `${label} is too long (${v.length} characters, at most ${ID_MAX}).`);
 	}
-	// eslint-disable-next-line no-control-regex
 	if (/[\u0000-\u001f\u007f]/.test(v)) {
 		throw new ValidationError(field, `${label} contains control characters.`);
 	}

@@ -13,8 +13,9 @@ import type { StoreConfig } from '../../nodes/core/connection';
 
 export type DbKind = 'sqlite' | 'postgres' | 'mysql';
 
-const PG_URL = process.env.AD_TEST_PG || 'postgres://postgres@127.0.0.1:5432/test';
-const MYSQL_URL = process.env.AD_TEST_MYSQL || 'mysql://root@127.0.0.1:3306/test';
+const urlFrom = (v: string | undefined, dflt: string) => (v && v !== 'off' ? v : dflt);
+const PG_URL = urlFrom(process.env.AD_TEST_PG, 'postgres://postgres@127.0.0.1:5432/test');
+const MYSQL_URL = urlFrom(process.env.AD_TEST_MYSQL, 'mysql://root@127.0.0.1:3306/test');
 
 function parse(url: string) {
 	const u = new URL(url);

@@ -1,0 +1,69 @@
+/** The item shapes the nodes output for claims and deliveries (plain data, no n8n types). */
+import type { ClaimResult, DeliveryWithKeys, NotDeliveredReason } from './KeyStore';
+
+export interface DeliveredItem {
+	deliveryId: number;
+	orderId: string;
+	sku: string;
+	quantity: number;
+	status: string;
+	/** Masked (`ABCD…WXYZ`) unless the seller asked for plain keys. */
+	keys: string[];
+	keyIds: Array<number | null>;
+	keysMasked: boolean;
+	alreadyDelivered: boolean;
+	fixedContent: boolean;
+	buyer: DeliveryWithKeys['buyer'];
+	amount: number | null;
+	createdAt: string;
+}
+
+export interface NotDeliveredItem {
+	orderId: string;
+	sku: string;
+	quantity: number;
+	status: 'not_delivered';
+	reason: NotDeliveredReason;
+	message: string;
+	available?: number;
+	deliveryId?: number;
+}
+
+const MESSAGES: Record<NotDeliveredReason, (r: { sku: string; quantity: number; available?: number; orderId: string }) => string> = {
+	out_of_stock: (r) => `Out of stock: ${r.quantity} key(s) of ${r.sku} needed, ${r.available ?? 0} available. Nothing was claimed.`,
+	revoked: (r) => `Order ${r.orderId} was refunded/revoked; nothing is delivered for it.`,
+	unknown_sku: (r) => `Unknown SKU "${r.sku}": import keys or create the product first.`,
+};
+
+export function deliveryItem(d: DeliveryWithKeys, alreadyDelivered: boolean): DeliveredItem {
+	return {
+		deliveryId: d.id,
+		orderId: d.orderId,
+		sku: d.sku,
+		quantity: d.quantity,
+		status: d.status,
+		keys: d.keys.map((k) => k.key ?? k.masked),
+		keyIds: d.keys.map((k) => k.id),
+		keysMasked: d.keys.some((k) => k.key === undefined),
+		alreadyDelivered,
+		fixedContent: d.fixedContent,
+		buyer: d.buyer,
+		amount: d.amount,
+		createdAt: d.createdAt,
+	};
+}
+
+export function claimOutput(r: ClaimResult): DeliveredItem | NotDeliveredItem {
+	if (r.delivered) return deliveryItem(r.delivery, r.alreadyDelivered);
+	const item: NotDeliveredItem = {
+		orderId: r.orderId,
+		sku: r.sku,
+		quantity: r.quantity,
+		status: 'not_delivered',
+		reason: r.reason,
+		message: MESSAGES[r.reason](r),
+	};
+	if (r.available !== undefined) item.available = r.available;
+	if (r.delivery) item.deliveryId = r.delivery.id;
+	return item;
+}

@@ -1,0 +1,82 @@
+/** n8n glue shared by the nodes: the store from credentials, the credential test, error mapping. */
+import {
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type ICredentialTestFunctions,
+	type ICredentialsDecrypted,
+	type IExecuteFunctions,
+	type INode,
+	type INodeCredentialTestResult,
+} from 'n8n-workflow';
+
+import type { DatabaseKind, StoreConfig } from '../core/connection';
+import { StoreError, ValidationError } from '../core/errors';
+import { KeyStore, type Actor } from '../core/KeyStore';
+import { getStore } from '../core/registry';
+
+export const KEY_STORE_CREDENTIAL = 'autoDeliveryKeyStore';
+
+export function storeConfigFromCredentials(c: ICredentialDataDecryptedObject): StoreConfig {
+	const database = (c.database as DatabaseKind) || 'sqlite';
+	const port = Number(c.port) || undefined;
+	return {
+		database,
+		sqlitePath: typeof c.sqlitePath === 'string' ? c.sqlitePath.replace(/^~(?=$|\/)/, process.env.HOME ?? '~') : undefined,
+		host: (c.host as string) || undefined,
+		port,
+		databaseName: (c.databaseName as string) || undefined,
+		user: (c.user as string) || undefined,
+		password: (c.password as string) || undefined,
+		ssl: c.ssl === true,
+		allowUnauthorizedCerts: c.ignoreSslIssues === true,
+		encryptionSecret: String(c.encryptionSecret ?? ''),
+		tablePrefix: c.tablePrefix === undefined ? undefined : String(c.tablePrefix),
+	};
+}
+
+/** The process-wide store for this node's credential (opened and migrated on first use). */
+export async function storeFor(ctx: IExecuteFunctions): Promise<KeyStore> {
+	const creds = await ctx.getCredentials(KEY_STORE_CREDENTIAL);
+	try {
+		return await getStore(storeConfigFromCredentials(creds));
+	} catch (err) {
+		throw new NodeOperationError(ctx.getNode(), (err as Error).message, {
+			description: 'Check the Auto Delivery Key Store credential (use "Test" in the credential dialog).',
+		});
+	}
+}
+
+/** Who is acting, for the audit log. */
+export function actorOf(ctx: IExecuteFunctions): Actor {
+	const wf = ctx.getWorkflow();
+	return { workflowId: wf.id ? String(wf.id) : undefined, executionId: String(ctx.getExecutionId() ?? '') || undefined, node: ctx.getNode().name };
+}
+
+/** Maps a core error to an n8n error a seller understands, tied to the item. */
+export function toNodeError(node: INode, err: unknown, itemIndex: number): NodeOperationError {
+	if (err instanceof NodeOperationError) return err;
+	if (err instanceof ValidationError) {
+		return new NodeOperationError(node, err.message, { itemIndex, description: `Field: ${err.field}. Nothing was changed.` });
+	}
+	if (err instanceof StoreError) {
+		return new NodeOperationError(node, err.message, { itemIndex });
+	}
+	return new NodeOperationError(node, `Key store error: ${(err as Error)?.message ?? String(err)}`, { itemIndex });
+}
+
+/** Credential test: connects, applies migrations and checks the secret against the store's canary. */
+export async function testKeyStoreCredential(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	let store: KeyStore | undefined;
+	try {
+		store = await KeyStore.open(storeConfigFromCredentials(credential.data ?? {}));
+		const stock = await store.stock();
+		return { status: 'OK', message: `Connected. Key store ready (${stock.length} SKU${stock.length === 1 ? '' : 's'}).` };
+	} catch (err) {
+		return { status: 'Error', message: (err as Error).message };
+	} finally {
+		await store?.close().catch(() => undefined);
+	}
+}
