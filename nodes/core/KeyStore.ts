@@ -510,6 +510,24 @@ export class KeyStore {
 		};
 		const reveal = input.reveal === true;
 
+		if (this.dialect.fastClaim) {
+			const fast = await this.dialect.fastClaim(this.db, this.t, { row, strategy, actor: actorText(input.actor) });
+			if (fast) {
+				const d: DeliveryRow = {
+					...(row as unknown as DeliveryRow),
+					id: fast.deliveryId,
+					content: fast.content,
+					strategy: fast.content ? null : strategy,
+					sent_at: null, sent_channel: null, sent_message_id: null, shipped_at: null, shop_reference: null,
+					revoked_at: null, revoke_reason: null, last_error: null,
+				};
+				const keys = fast.content
+					? [this.keyOut('assigned', null, unseal(this.km, fast.content), reveal)]
+					: [...fast.keys].sort((a, b) => a.id - b.id).map((k) => this.keyOut('assigned', k.id, unseal(this.km, k.secret), reveal));
+				return { delivered: true, alreadyDelivered: false, delivery: { ...mapDelivery(d), keys } };
+			}
+		}
+
 		type Outcome =
 			| { kind: 'existing'; row: DeliveryRow }
 			| { kind: 'race' }

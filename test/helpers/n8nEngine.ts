@@ -13,9 +13,9 @@
  *         { id: '2', name: 'Data', type: 'test.setItems', typeVersion: 1, position: [200, 0], parameters: { items: '[{"a":1}]' } },
  *         { id: '3', name: 'Pool', type: 'n8n-nodes-auto-delivery.keyPool', typeVersion: 1, position: [400, 0], parameters: {...} },
  *       ],
- *       connections: connect('Start', 'Data', 'Pool'),
+ *       connections: chain('Start', 'Data', 'Pool'),
  *     },
- *     { nodeTypes: { 'n8n-nodes-auto-delivery.keyPool': new KeyPool() }, credentials: [{ type: 'autoDeliveryKeyStore', data: {...} }] },
+ *     { nodeTypes: { 'n8n-nodes-auto-delivery.keyPool': new KeyPool() }, credentials: [{ type: '<credential type name>', data: {...} }] },
  *   );
  *   expect(result.status).toBe('success');
  *   expect(result.outputs.Pool[0].map((i) => i.json)).toEqual([...]);
@@ -200,24 +200,28 @@ interface EngineModules {
 }
 
 let engine: EngineModules | undefined;
-const HARNESS_DIR_ENV = 'N8N_ENGINE_TEST_USER_FOLDER';
+let userFolder: string | undefined;
 
+function removeUserFolder(): void {
+	if (!userFolder) return;
+	try {
+		fs.rmSync(userFolder, { recursive: true, force: true });
+	} catch {
+		// best effort
+	}
+	userFolder = undefined;
+}
+
+// Under jest every test file gets its own module registry (and its own process.env copy), so this
+// module — and n8n-core's DI container — is per test file: clean up after the file. Elsewhere
+// (ts-node scripts) clean up when the process exits.
+if (typeof afterAll === 'function') afterAll(removeUserFolder);
+else process.once('exit', removeUserFolder);
+
+/** Point n8n at a fresh temp user folder (it writes `.n8n/config` there); never touch a real ~/.n8n. */
 function prepareUserFolder(): void {
-	// Reuse the folder made by an earlier load of this helper in the same process (jest re-evaluates
-	// modules per test file), otherwise make a fresh one. Never touch a real ~/.n8n.
-	const existing = process.env[HARNESS_DIR_ENV];
-	if (existing && fs.existsSync(existing) && process.env.N8N_USER_FOLDER === existing) return;
-
-	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-engine-test-'));
-	process.env[HARNESS_DIR_ENV] = dir;
-	process.env.N8N_USER_FOLDER = dir;
-	process.once('exit', () => {
-		try {
-			fs.rmSync(dir, { recursive: true, force: true });
-		} catch {
-			// best effort
-		}
-	});
+	userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-engine-test-'));
+	process.env.N8N_USER_FOLDER = userFolder;
 }
 
 function loadEngine(): EngineModules {
@@ -246,6 +250,13 @@ function loadEngine(): EngineModules {
 
 	// Creates the instance `config` (encryption key) in the temp user folder.
 	Container.get(core.InstanceSettings);
+
+	// Every node execution context resolves the SSHClientsManager singleton, whose constructor starts a
+	// 60s cleanup setInterval that n8n only clears on shutdown. Unref it so test processes can exit.
+	const { SSHClientsManager } =
+		require('n8n-core/dist/execution-engine/ssh-clients-manager') as typeof import('n8n-core/dist/execution-engine/ssh-clients-manager');
+	const sshClients = Container.get(SSHClientsManager) as unknown as { cleanupTimer?: NodeJS.Timeout };
+	sshClients.cleanupTimer?.unref();
 
 	engine = { core };
 	return engine;

@@ -8,7 +8,7 @@
  * Sequential picks walk the (sku, status, seq, id) index; random picks start at a random point of
  * the (sku, status, rand) index and wrap around — both are index range scans, never a sort of the pool.
  */
-import { randomInt } from 'crypto';
+import { createHash, randomInt } from 'crypto';
 import type { Knex } from 'knex';
 
 import type { DatabaseKind } from '../connection';
@@ -62,8 +62,29 @@ export interface DeliveryInsert {
 	revoke_reason?: string | null;
 }
 
+/** What the one-shot claim needs besides the delivery row. */
+export interface FastClaimArgs {
+	row: DeliveryInsert;
+	strategy: Strategy;
+	actor: string | null;
+}
+
+/** A new delivery made by the one-shot claim; null from fastClaim means "take the careful path". */
+export interface FastClaimResult {
+	deliveryId: number;
+	/** Sealed fixed content, when the product has it (then `keys` is empty). */
+	content: string | null;
+	keys: ClaimedRow[];
+}
+
 export interface Dialect {
 	readonly kind: DatabaseKind;
+	/**
+	 * The common case in as few round trips as the database allows: new order line, known product,
+	 * enough free keys. Answers null whenever anything else may be going on (replay, tombstone,
+	 * unknown sku, short or locked stock, busy database) — the caller then runs the full algorithm.
+	 */
+	fastClaim?(db: Knex, t: TableNames, args: FastClaimArgs): Promise<FastClaimResult | null>;
 	/** Transaction options for claim transactions. */
 	readonly txConfig: Knex.TransactionConfig;
 	/** Largest number of key rows in one INSERT. */
@@ -143,6 +164,33 @@ async function claimWithSkipLocked(
 	}
 }
 
+/** The fixed-content-aware INSERT … SELECT of a new delivery, refusing order-wide tombstones. */
+function fastDeliveryInsert(t: TableNames, ph: (v: unknown) => string, a: FastClaimArgs): string {
+	const r = a.row;
+	return `INSERT INTO ${t.deliveries} (order_id, sku, quantity, status, strategy, content, buyer_id, buyer_name, buyer_email, buyer_ip, amount, shop, created_at, updated_at)
+		SELECT ${ph(r.order_id)}, p.sku, ${ph(r.quantity)}, 'claimed', CASE WHEN p.fixed_content IS NULL THEN ${ph(a.strategy)} ELSE NULL END, p.fixed_content,
+		       ${ph(r.buyer_id)}, ${ph(r.buyer_name)}, ${ph(r.buyer_email)}, ${ph(r.buyer_ip)}, ${ph(r.amount)}, ${ph(r.shop)}, ${ph(r.created_at)}, ${ph(r.updated_at)}
+		FROM ${t.products} p
+		WHERE p.sku = ${ph(r.sku)}
+		  AND NOT EXISTS (SELECT 1 FROM ${t.deliveries} w WHERE w.order_id = ${ph(r.order_id)} AND w.sku = '*' AND w.status = 'revoked')`;
+}
+
+type SqliteConn = {
+	run(sql: string, params: unknown[], cb: (err: Error | null) => void): void;
+	all(sql: string, params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
+};
+const sqlAll = (c: SqliteConn, sql: string, params: unknown[] = []) =>
+	new Promise<Array<Record<string, unknown>>>((res, rej) => c.all(sql, params, (e, rows) => (e ? rej(e) : res(rows as Array<Record<string, unknown>>))));
+const sqlRun = (c: SqliteConn, sql: string, params: unknown[] = []) =>
+	new Promise<void>((res, rej) => c.run(sql, params, (e) => (e ? rej(e) : res())));
+
+function sqlitePickSql(t: TableNames, where: string, order: string): string {
+	return `UPDATE ${t.keys} SET status = 'assigned', delivery_id = ?, assigned_at = ?
+		WHERE id IN (SELECT id FROM ${t.keys} WHERE sku = ? AND status = 'available' AND ${where} ORDER BY ${order} LIMIT ?)
+		AND status = 'available'
+		RETURNING id, secret, seq`;
+}
+
 export const sqliteDialect: Dialect = {
 	kind: 'sqlite',
 	txConfig: {},
@@ -163,16 +211,52 @@ export const sqliteDialect: Dialect = {
 		for (const plan of pickPlans(args.strategy)) {
 			const need = args.quantity - got.length;
 			if (need <= 0) break;
-			const rows = (await trx.raw(
-				`UPDATE ?? SET status = 'assigned', delivery_id = ?, assigned_at = ?
-				 WHERE id IN (SELECT id FROM ?? WHERE sku = ? AND status = 'available' AND ${plan.where} ORDER BY ${plan.order} LIMIT ?)
-				 AND status = 'available'
-				 RETURNING id, secret, seq`,
-				[t.keys, args.deliveryId, args.now, t.keys, args.sku, ...(plan.bindRand ? [r] : []), need],
-			)) as Array<{ id: number; secret: string; seq: number }>;
+			const rows = (await trx.raw(sqlitePickSql(t, plan.where, plan.order), [
+				args.deliveryId, args.now, args.sku, ...(plan.bindRand ? [r] : []), need,
+			])) as Array<{ id: number; secret: string; seq: number }>;
 			got.push(...toClaimed(rows));
 		}
 		return got;
+	},
+	async fastClaim(db, t, a) {
+		// Direct driver calls on the pooled connection: BEGIN IMMEDIATE, INSERT … SELECT, UPDATE …
+		// RETURNING, event, COMMIT — five statements, no query builder in between.
+		const conn = (await db.client.acquireConnection()) as SqliteConn;
+		let open = false;
+		try {
+			await sqlRun(conn, 'BEGIN IMMEDIATE');
+			open = true;
+			const params: unknown[] = [];
+			const ph = (v: unknown) => (params.push(v ?? null), '?');
+			const ins = await sqlAll(conn, `${fastDeliveryInsert(t, ph, a)} ON CONFLICT (order_id, sku) DO NOTHING RETURNING id, content`, params);
+			if (ins.length !== 1) return null;
+			const deliveryId = num(ins[0].id);
+			const content = (ins[0].content as string | null) ?? null;
+			const got: ClaimedRow[] = [];
+			if (!content) {
+				const r = a.strategy === 'random' ? randomInt(0, RAND_MAX) : 0;
+				for (const plan of pickPlans(a.strategy)) {
+					const need = a.row.quantity - got.length;
+					if (need <= 0) break;
+					const rows = await sqlAll(conn, sqlitePickSql(t, plan.where, plan.order), [deliveryId, a.row.created_at, a.row.sku, ...(plan.bindRand ? [r] : []), need]);
+					got.push(...toClaimed(rows as Array<{ id: number; secret: string; seq: number }>));
+				}
+				if (got.length !== a.row.quantity) return null;
+			}
+			await sqlRun(conn, `INSERT INTO ${t.events} (at, type, sku, order_id, delivery_id, count, actor, details) VALUES (?, 'claimed', ?, ?, ?, ?, ?, ?)`, [
+				a.row.created_at, a.row.sku, a.row.order_id, deliveryId, a.row.quantity, a.actor,
+				JSON.stringify(content ? { fixedContent: true } : { keyIds: got.map((k) => k.id).sort((x, y) => x - y), strategy: a.strategy }),
+			]);
+			await sqlRun(conn, 'COMMIT');
+			open = false;
+			return { deliveryId, content, keys: got };
+		} catch (err) {
+			if (sqliteDialect.isTransient(err)) return null;
+			throw err;
+		} finally {
+			if (open) await sqlRun(conn, 'ROLLBACK').catch(() => undefined);
+			await db.client.releaseConnection(conn);
+		}
 	},
 	async insertKeysIgnore(db, t, rows) {
 		if (!rows.length) return 0;
@@ -212,6 +296,54 @@ export const postgresDialect: Dialect = {
 			)) as { rows: Array<{ id: number; secret: string; seq: number }> };
 			return toClaimed(res.rows);
 		});
+	},
+	async fastClaim(db, t, a) {
+		// One statement (autocommit): lock N free keys (SKIP LOCKED), insert the delivery only when all
+		// N were locked (or the product has fixed content), assign the keys to it, write the event.
+		const params: unknown[] = [];
+		const ph = (v: unknown) => (params.push(v ?? null), `$${params.length}`);
+		const n = a.row.quantity;
+		const sku = ph(a.row.sku);
+		const lim = ph(n);
+		let pick: string;
+		if (a.strategy === 'random') {
+			const r = ph(randomInt(0, RAND_MAX));
+			pick = `pa AS (SELECT id, rand FROM ${t.keys} WHERE sku = ${sku} AND status = 'available' AND rand >= ${r} ORDER BY rand, id LIMIT ${lim} FOR UPDATE SKIP LOCKED),
+				pb AS (SELECT id, rand FROM ${t.keys} WHERE sku = ${sku} AND status = 'available' AND rand < ${r} ORDER BY rand, id LIMIT ${lim} FOR UPDATE SKIP LOCKED),
+				picked AS (SELECT id FROM (SELECT id, 0 AS w, rand FROM pa UNION ALL SELECT id, 1 AS w, rand FROM pb) x ORDER BY w, rand, id LIMIT ${lim})`;
+		} else {
+			pick = `picked AS (SELECT id FROM ${t.keys} WHERE sku = ${sku} AND status = 'available' ORDER BY seq, id LIMIT ${lim} FOR UPDATE SKIP LOCKED)`;
+		}
+		const insert = fastDeliveryInsert(t, ph, a);
+		const sql = `WITH ${pick},
+			d AS (${insert} AND (p.fixed_content IS NOT NULL OR (SELECT count(*) FROM picked) = ${lim})
+			      ON CONFLICT (order_id, sku) DO NOTHING RETURNING id, content),
+			u AS (UPDATE ${t.keys} k SET status = 'assigned', delivery_id = d.id, assigned_at = ${ph(a.row.created_at)}
+			      FROM d WHERE d.content IS NULL AND k.id IN (SELECT id FROM picked) RETURNING k.id, k.secret, k.seq),
+			e AS (INSERT INTO ${t.events} (at, type, sku, order_id, delivery_id, count, actor, details)
+			      SELECT ${ph(a.row.created_at)}, 'claimed', ${sku}, ${ph(a.row.order_id)}, d.id, ${lim}, ${ph(a.actor)},
+			             CASE WHEN d.content IS NULL
+			                  THEN json_build_object('keyIds', (SELECT coalesce(json_agg(id ORDER BY id), '[]'::json) FROM u), 'strategy', ${ph(a.strategy)}::text)::text
+			                  ELSE '{"fixedContent":true}' END
+			      FROM d)
+			SELECT d.id AS delivery_id, d.content, u.id, u.secret, u.seq FROM d LEFT JOIN u ON true`;
+		const conn = (await db.client.acquireConnection()) as { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }> };
+		try {
+			// Named: prepared once per pooled connection, so the planner runs once, not per claim.
+			const name = `ad_claim_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+			const res = await conn.query({ name, text: sql, values: params });
+			if (!res.rows.length) return null;
+			const first = res.rows[0];
+			const content = (first.content as string | null) ?? null;
+			const keys = content ? [] : toClaimed(res.rows.filter((x) => x.id !== null) as Array<{ id: number; secret: string; seq: number }>);
+			if (!content && keys.length !== n) throw new Error(`claim invariant broken: ${keys.length} of ${n} keys assigned`);
+			return { deliveryId: num(first.delivery_id), content, keys };
+		} catch (err) {
+			if (postgresDialect.isTransient(err)) return null;
+			throw err;
+		} finally {
+			await db.client.releaseConnection(conn);
+		}
 	},
 	async insertKeysIgnore(db, t, rows) {
 		if (!rows.length) return 0;
