@@ -100,7 +100,7 @@ export class ClaimKey implements INodeType {
 		try {
 			store = await storeFor(this);
 		} catch (error) {
-			if (!this.continueOnFail()) throw error;
+			if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, 0);
 			return [[], items.map((_, i) => ({ json: { status: 'not_delivered', reason: 'error', error: (error as Error).message }, pairedItem: { item: i } }))];
 		}
 		const actor = actorOf(this);

@@ -9,7 +9,7 @@ import {
 } from 'n8n-workflow';
 
 import { exportCsv } from '../core/csv';
-import { deliveryItem } from '../core/output';
+import { deliveryDetails } from '../core/output';
 import type { KeyStatus, KeyStore } from '../core/KeyStore';
 import { type KeyFileFormat, type TextEncoding, parseKeys } from '../core/parse';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
@@ -335,7 +335,7 @@ export class KeyPool implements INodeType {
 		try {
 			store = await storeFor(this);
 		} catch (error) {
-			if (!this.continueOnFail()) throw error;
+			if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, 0);
 			return [items.map((_, i) => ({ json: { error: (error as Error).message }, pairedItem: { item: i } }))];
 		}
 		const actor = actorOf(this);
@@ -449,10 +449,7 @@ export class KeyPool implements INodeType {
 						if (deliveries.length === 0) {
 							throw new NodeOperationError(this.getNode(), `No delivery found for order "${orderId}".`, { itemIndex: i });
 						}
-						for (const d of deliveries) {
-							const { alreadyDelivered: _replay, ...item } = deliveryItem(d, true);
-							emit({ ...d, ...item } as unknown as IDataObject);
-						}
+						for (const d of deliveries) emit(deliveryDetails(d) as unknown as IDataObject);
 						break;
 					}
 					default:

@@ -67,3 +67,10 @@ export function claimOutput(r: ClaimResult): DeliveredItem | NotDeliveredItem {
 	if (r.delivery) item.deliveryId = r.delivery.id;
 	return item;
 }
+
+/** Everything recorded about a delivery, with keys as display strings (Get Delivery). */
+export function deliveryDetails(d: DeliveryWithKeys): Record<string, unknown> {
+	const item: Partial<DeliveredItem> = deliveryItem(d, true);
+	delete item.alreadyDelivered;
+	return { ...d, ...item };
+}
