@@ -74,8 +74,12 @@ export function normaliseKey(key: string): string {
 	return key.normalize('NFC').trim();
 }
 
+/**
+ * HMAC-SHA256 of the normalised key, truncated to 128 bits (base64url, 22 characters): collisions
+ * are out of reach at any pool size, and the unique index stays small.
+ */
 export function fingerprint(km: KeyMaterial, key: string): string {
-	return createHmac('sha256', km.fingerprintKey).update(normaliseKey(key), 'utf8').digest('hex');
+	return createHmac('sha256', km.fingerprintKey).update(normaliseKey(key), 'utf8').digest().subarray(0, 16).toString('base64url');
 }
 
 export function makeCanary(km: KeyMaterial): string {

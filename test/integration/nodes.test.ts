@@ -281,3 +281,33 @@ describe('secret hygiene', () => {
 		}
 	});
 });
+
+describe('bundled workflow workflows/key-store-quickstart.json', () => {
+	const stickyNote: INodeType = {
+		description: { displayName: 'Sticky Note', name: 'stickyNote', group: ['input'], version: 1, description: 'note', defaults: { name: 'Sticky Note' }, inputs: [], outputs: [], properties: [] },
+	};
+	it('runs in the engine: imports, claims masked keys, and a second run replays the same delivery', async () => {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const wf = require('../../workflows/key-store-quickstart.json');
+		const qcfg = storeConfig('sqlite');
+		const opts = {
+			nodeTypes: { ...nodeTypes, 'n8n-nodes-base.stickyNote': stickyNote },
+			credentials: [{ id: 'adKeyStore0001', type: 'autoDeliveryKeyStore', data: { database: 'sqlite', sqlitePath: qcfg.sqlitePath, encryptionSecret: 'quickstart' } }],
+		};
+		try {
+			const first = await runWorkflow(wf, opts);
+			expect(first.status).toBe('success');
+			expect(json(first.outputs['Import Demo Keys'][0])[0]).toMatchObject({ imported: 3 });
+			const claimed = json(first.outputs['Claim Key'][0])[0];
+			expect(claimed).toMatchObject({ orderId: 'DEMO-ORDER-1', keys: ['DEMO…0001', 'DEMO…0002'], alreadyDelivered: false });
+			expect(json(first.outputs['Stock After Claim'][0])[0]).toMatchObject({ available: 1, assigned: 2 });
+			const second = await runWorkflow(wf, opts);
+			expect(json(second.outputs['Import Demo Keys'][0])[0]).toMatchObject({ imported: 0, duplicate: 3 });
+			expect(json(second.outputs['Claim Key'][0])[0]).toMatchObject({ keyIds: claimed.keyIds, alreadyDelivered: true });
+			expect(JSON.stringify(second.raw)).not.toContain('DEMO-AAAA-BBBB-0002');
+		} finally {
+			await closeAllStores();
+			await dropStore(qcfg);
+		}
+	});
+});
