@@ -31,7 +31,7 @@ import {
 	describeConnectError,
 	resolvePrefix,
 } from './connection';
-import { type DeliveryInsert, type Dialect, type Strategy, RAND_MAX, dialectFor } from './dialects';
+import { type DeliveryInsert, type Dialect, type NewKeyRow, type Strategy, RAND_MAX, dialectFor } from './dialects';
 import { StoreError, ValidationError } from './errors';
 import { KeyStoreMigrations, type TableNames, LATEST_MIGRATION, tableNames } from './schema';
 import { optionalAmount, optionalNonNegativeInt, optionalText, positiveInt, requireId } from './validate';
@@ -416,55 +416,57 @@ export class KeyStore {
 
 		const result: ImportResult = { sku, batchId, received: 0, imported: 0, duplicate: 0, invalid: 0, blank: 0 };
 		const chunkSize = this.dialect.insertChunk;
-		const commitEvery = chunkSize * 5;
-		let pending: Array<{ sku: string; seq: number; rand: number; secret: string; fingerprint: string; status: 'available'; batch_id: string; created_at: number }> = [];
-		let seen = new Set<string>();
 		let valid = 0;
-
-		const flush = async () => {
-			if (!pending.length) return;
-			const rows = pending;
-			pending = [];
-			seen = new Set<string>();
-			let inserted = 0;
-			await this.tx(async (trx) => {
-				inserted = 0;
-				for (let i = 0; i < rows.length; i += chunkSize) {
-					inserted += await this.dialect.insertKeysIgnore(trx, this.t, rows.slice(i, i + chunkSize));
-				}
-			});
-			result.imported += inserted;
-		};
-
-		for await (const raw of input.keys as AsyncIterable<string>) {
+		const km = this.km;
+		// Lazily sealed chunks: the dialect inserts one while the next is being prepared. Duplicates
+		// (within the input or against the store) are skipped by the unique (sku, fingerprint) index.
+		let rows: NewKeyRow[] = [];
+		/** Adds one input line; true when a chunk is full. */
+		const take = (raw: unknown): boolean => {
 			result.received++;
 			const key = typeof raw === 'string' ? normaliseKey(raw) : '';
 			if (key === '') {
 				if (typeof raw === 'string') result.blank++;
 				else result.invalid++;
-				continue;
+				return false;
 			}
 			if (key.length > MAX_KEY_LENGTH || CONTROL.test(key)) {
 				result.invalid++;
-				continue;
+				return false;
 			}
 			valid++;
-			const fp = fingerprint(this.km, key);
-			if (seen.has(fp)) continue; // duplicate within this chunk; counted below
-			seen.add(fp);
-			pending.push({
+			rows.push({
 				sku,
 				seq: seq++,
 				rand: randomInt(0, RAND_MAX),
-				secret: seal(this.km, key),
-				fingerprint: fp,
+				secret: seal(km, key),
+				fingerprint: fingerprint(km, key),
 				status: 'available',
 				batch_id: batchId,
 				created_at: now,
 			});
-			if (pending.length >= commitEvery) await flush();
+			return rows.length >= chunkSize;
+		};
+		const source = input.keys;
+		async function* chunks(): AsyncGenerator<NewKeyRow[]> {
+			if (typeof (source as Iterable<string>)[Symbol.iterator] === 'function') {
+				for (const raw of source as Iterable<string>) {
+					if (take(raw)) {
+						yield rows;
+						rows = [];
+					}
+				}
+			} else {
+				for await (const raw of source as AsyncIterable<string>) {
+					if (take(raw)) {
+						yield rows;
+						rows = [];
+					}
+				}
+			}
+			if (rows.length) yield rows;
 		}
-		await flush();
+		result.imported = await this.dialect.bulkInsertKeys(this.db, this.t, chunks());
 		result.duplicate = valid - result.imported;
 		await this.event(this.db, 'imported', {
 			sku,

@@ -36,8 +36,21 @@ export function deriveKeys(secret: string, saltB64: string): KeyMaterial {
 	};
 }
 
+// Nonces come from the CSPRNG in blocks (one randomBytes call per 1024 seals instead of one each).
+let noncePool = Buffer.alloc(0);
+let nonceOffset = 0;
+function nextNonce(): Buffer {
+	if (nonceOffset + NONCE_BYTES > noncePool.length) {
+		noncePool = randomBytes(NONCE_BYTES * 1024);
+		nonceOffset = 0;
+	}
+	const n = noncePool.subarray(nonceOffset, nonceOffset + NONCE_BYTES);
+	nonceOffset += NONCE_BYTES;
+	return n;
+}
+
 export function seal(km: KeyMaterial, plaintext: string): string {
-	const nonce = randomBytes(NONCE_BYTES);
+	const nonce = nextNonce();
 	const cipher = createCipheriv('aes-256-gcm', km.sealKey, nonce);
 	cipher.setAAD(AAD);
 	const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -15,7 +15,7 @@
  * Env: BENCH_DBS=sqlite,postgres  BENCH_SIZES=10000,1000000  BENCH_QUICK=1 (smoke sizes)
  *      BENCH_ARRAY=0 (skip the string[] import variant)  BENCH_PG=postgres://user@host:port/db
  *      BENCH_CLAIMS_1 / BENCH_CLAIMS_32 (claims per cell)  BENCH_WARMUP (claims per side)
- *      BENCH_PARTS=import (imports only)  BENCH_CORE=<dir> (bench a scratch copy of nodes/core)
+ *      BENCH_PARTS=import (imports only)  BENCH_CORE=<dir> (bench a copy of nodes/core; BENCH_CORE_LABEL describes it)
  */
 import { fork } from 'child_process';
 import * as fs from 'fs';
@@ -457,7 +457,7 @@ async function main(): Promise<void> {
 		`Date: ${new Date().toISOString()}`,
 		`Node ${process.version} (${process.platform} ${process.arch}), ${cpus.length} cores (${cpus[0]?.model ?? '?'}), ${fmt(os.totalmem() / MB / 1024, 1)} GB RAM`,
 		...(await versions()),
-		`Core under test: ${CORE.startsWith(ROOT + path.sep) ? path.relative(ROOT, CORE) : `${CORE} (scratch copy, not the repo)`}`,
+		`Core under test: ${CORE.startsWith(ROOT + path.sep) ? path.relative(ROOT, CORE) : `${CORE} (a copy, not the repo's nodes/core)`}${process.env.BENCH_CORE_LABEL ? ` — ${process.env.BENCH_CORE_LABEL}` : ''}`,
 		`Claims per cell: ${CLAIMS[1]} at 1 in flight, ${CLAIMS[32]} at 32 in flight (after ${WARMUP} warm-up claims per side; ours and raw in ABBA order)${QUICK ? ' — QUICK smoke run' : ''}`,
 	];
 	out('# n8n-nodes-auto-delivery key store benchmark');

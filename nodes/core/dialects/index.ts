@@ -93,6 +93,12 @@ export interface Dialect {
 	/** Assigns up to `quantity` available keys; may return fewer (the caller decides all-or-nothing). */
 	claimKeys(trx: Knex.Transaction, t: TableNames, args: ClaimArgs): Promise<ClaimedRow[]>;
 	insertKeysIgnore(trx: Knex.Transaction | Knex, t: TableNames, rows: NewKeyRow[]): Promise<number>;
+	/**
+	 * Bulk import: inserts chunks of `insertChunk` rows, skipping (sku, fingerprint) duplicates, and
+	 * returns how many went in. Commits every IMPORT_COMMIT_ROWS rows (releasing the connection in
+	 * between, so claims keep running) and overlaps sealing the next chunk with inserting this one.
+	 */
+	bulkInsertKeys(db: Knex, t: TableNames, chunks: AsyncIterable<NewKeyRow[]>): Promise<number>;
 	isTransient(err: unknown): boolean;
 }
 
@@ -164,6 +170,65 @@ async function claimWithSkipLocked(
 	}
 }
 
+
+/** Rows per import transaction: big enough to amortise the commit, small enough not to starve claims. */
+export const IMPORT_COMMIT_ROWS = 50000;
+
+/**
+ * Runs `insert` for each chunk with at most one insert in flight while the next chunk is being
+ * prepared (sealing is CPU work in this thread; the insert runs in the driver / the server), and
+ * groups chunks into transactions of about IMPORT_COMMIT_ROWS rows.
+ */
+async function pipelinedImport<C>(
+	chunks: AsyncIterable<NewKeyRow[]>,
+	open: () => Promise<C>,
+	insert: (conn: C, rows: NewKeyRow[]) => Promise<number>,
+	commit: (conn: C) => Promise<void>,
+	abort: (conn: C) => Promise<void>,
+): Promise<number> {
+	let inserted = 0;
+	let conn: C | null = null;
+	let inGroup = 0;
+	let inflight: Promise<number> | null = null;
+	const settle = async () => {
+		if (inflight) {
+			const p = inflight;
+			inflight = null;
+			inserted += await p;
+		}
+	};
+	try {
+		for await (const rows of chunks) {
+			if (!rows.length) continue;
+			if (!conn) {
+				conn = await open();
+				inGroup = 0;
+			}
+			await settle();
+			inflight = insert(conn, rows);
+			inflight.catch(() => undefined); // awaited in settle(); avoid an unhandled rejection meanwhile
+			inGroup += rows.length;
+			if (inGroup >= IMPORT_COMMIT_ROWS) {
+				await settle();
+				const c: C = conn;
+				conn = null;
+				await commit(c);
+			}
+		}
+		await settle();
+		if (conn) {
+			const c: C = conn;
+			conn = null;
+			await commit(c);
+		}
+		return inserted;
+	} catch (err) {
+		await Promise.resolve(inflight).catch(() => undefined);
+		if (conn) await abort(conn).catch(() => undefined);
+		throw err;
+	}
+}
+
 /** The fixed-content-aware INSERT … SELECT of a new delivery, refusing order-wide tombstones. */
 function fastDeliveryInsert(t: TableNames, ph: (v: unknown) => string, a: FastClaimArgs): string {
 	const r = a.row;
@@ -194,7 +259,7 @@ function sqlitePickSql(t: TableNames, where: string, order: string): string {
 export const sqliteDialect: Dialect = {
 	kind: 'sqlite',
 	txConfig: {},
-	insertChunk: 1000,
+	insertChunk: 2000,
 	async insertDeliveryIgnore(trx, t, row) {
 		const v = deliveryValues(row);
 		const rows = (await trx.raw(
@@ -266,6 +331,59 @@ export const sqliteDialect: Dialect = {
 			[t.keys, ...v.bindings] as readonly Knex.RawBinding[],
 		)) as unknown[];
 		return res.length;
+	},
+	async bulkInsertKeys(db, t, chunks) {
+		// One bound parameter per chunk: the rows as a JSON array, expanded by SQLite's json_each.
+		// Binding thousands of values is main-thread work; JSON.stringify + json_each is far cheaper.
+		const sql = `INSERT INTO ${t.keys} (sku, seq, rand, secret, fingerprint, status, batch_id, created_at)
+			SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, 'available', j.value ->> 5, j.value ->> 6
+			FROM json_each(?) AS j WHERE true
+			ON CONFLICT (sku, fingerprint) DO NOTHING`;
+		type Stmt = { run(params: unknown[], cb: (this: { changes: number }, err: Error | null) => void): void; finalize(cb?: () => void): void };
+		type Conn = SqliteConn & { prepare(sql: string): Stmt };
+		let stmt: Stmt | null = null;
+		const done = () => {
+			stmt?.finalize();
+			stmt = null;
+		};
+		return pipelinedImport<Conn>(
+			chunks,
+			async () => {
+				const conn = (await db.client.acquireConnection()) as Conn;
+				try {
+					await sqlRun(conn, 'BEGIN IMMEDIATE');
+				} catch (err) {
+					await db.client.releaseConnection(conn);
+					throw err;
+				}
+				stmt = conn.prepare(sql);
+				return conn;
+			},
+			(_conn, rows) => {
+				const json = JSON.stringify(rows.map((r) => [r.sku, r.seq, r.rand, r.secret, r.fingerprint, r.batch_id, r.created_at]));
+				const st = stmt as Stmt;
+				return new Promise<number>((res, rej) => st.run([json], function (err) {
+					if (err) rej(err);
+					else res(this.changes);
+				}));
+			},
+			async (conn) => {
+				try {
+					done();
+					await sqlRun(conn, 'COMMIT');
+				} finally {
+					await db.client.releaseConnection(conn);
+				}
+			},
+			async (conn) => {
+				try {
+					done();
+					await sqlRun(conn, 'ROLLBACK');
+				} finally {
+					await db.client.releaseConnection(conn);
+				}
+			},
+		);
 	},
 	isTransient(err) {
 		const code = String((err as { code?: string })?.code ?? '');
@@ -354,6 +472,49 @@ export const postgresDialect: Dialect = {
 		)) as { rowCount: number };
 		return res.rowCount;
 	},
+	async bulkInsertKeys(db, t, chunks) {
+		// One statement per chunk with the columns as arrays (unnest): no giant VALUES text to parse.
+		type PgConn = { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rowCount: number }> };
+		const text = `INSERT INTO ${t.keys} (${KEY_COLUMNS.join(', ')})
+			SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::integer[], $4::text[], $5::varchar[], $6::varchar[], $7::varchar[], $8::bigint[])
+			ON CONFLICT (sku, fingerprint) DO NOTHING`;
+		const name = `ad_import_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+		return pipelinedImport<PgConn>(
+			chunks,
+			async () => {
+				const conn = (await db.client.acquireConnection()) as PgConn;
+				try {
+					await conn.query({ text: 'BEGIN' });
+				} catch (err) {
+					await db.client.releaseConnection(conn);
+					throw err;
+				}
+				return conn;
+			},
+			async (conn, rows) => {
+				const cols: unknown[][] = KEY_COLUMNS.map(() => []);
+				for (const r of rows) {
+					cols[0].push(r.sku); cols[1].push(r.seq); cols[2].push(r.rand); cols[3].push(r.secret);
+					cols[4].push(r.fingerprint); cols[5].push(r.status); cols[6].push(r.batch_id); cols[7].push(r.created_at);
+				}
+				return (await conn.query({ name, text, values: cols })).rowCount;
+			},
+			async (conn) => {
+				try {
+					await conn.query({ text: 'COMMIT' });
+				} finally {
+					await db.client.releaseConnection(conn);
+				}
+			},
+			async (conn) => {
+				try {
+					await conn.query({ text: 'ROLLBACK' });
+				} finally {
+					await db.client.releaseConnection(conn);
+				}
+			},
+		);
+	},
 	isTransient(err) {
 		const code = String((err as { code?: string })?.code ?? '');
 		return code === '40P01' || code === '40001' || code === '55P03';
@@ -401,6 +562,19 @@ export const mysqlDialect: Dialect = {
 			[t.keys, ...v.bindings] as readonly Knex.RawBinding[],
 		)) as [{ affectedRows: number }];
 		return res.affectedRows;
+	},
+	async bulkInsertKeys(db, t, chunks) {
+		return pipelinedImport<Knex.Transaction>(
+			chunks,
+			() => db.transaction(),
+			(trx, rows) => mysqlDialect.insertKeysIgnore(trx, t, rows),
+			async (trx) => {
+				await trx.commit();
+			},
+			async (trx) => {
+				await trx.rollback();
+			},
+		);
 	},
 	isTransient(err) {
 		const e = err as { code?: string; errno?: number };
