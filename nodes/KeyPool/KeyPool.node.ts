@@ -11,7 +11,7 @@ import {
 import { exportCsv } from '../core/csv';
 import { deliveryDetails } from '../core/output';
 import type { KeyStatus, KeyStore } from '../core/KeyStore';
-import { type KeyFileFormat, type TextEncoding, parseKeys } from '../core/parse';
+import { type KeyFileFormat, type TextEncoding, readKeys } from '../core/parse';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
 
 export class KeyPool implements INodeType {
@@ -369,7 +369,7 @@ export class KeyPool implements INodeType {
 						} else {
 							input = this.getNodeParameter('keysText', i) as string;
 						}
-						const parsed = parseKeys(input, { format, encoding, ...csv });
+						const parsed = readKeys(input, { format, encoding, ...csv });
 						const res = await store.importKeys({
 							sku,
 							keys: parsed.keys,
@@ -377,7 +377,7 @@ export class KeyPool implements INodeType {
 							productName: (this.getNodeParameter('productName', i) as string) || undefined,
 							actor,
 						});
-						emit({ ...res, blank: res.blank + parsed.blank, ...(fileName ? { fileName } : {}) });
+						emit({ ...res, received: res.received + parsed.blank, blank: res.blank + parsed.blank, ...(fileName ? { fileName } : {}) });
 						break;
 					}
 					case 'getStock': {

@@ -92,8 +92,8 @@ export function knexConfig(cfg: StoreConfig): Knex.Config {
 							await run(conn, 'PRAGMA journal_mode = WAL');
 							// FULL: a committed claim survives power loss (a key handed out must never be handed out again)
 							await run(conn, 'PRAGMA synchronous = FULL');
-							// 32 MB page cache: big imports touch random pages of the fingerprint and rand indexes
-							await run(conn, 'PRAGMA cache_size = -' + (process.env.AD_CACHE || '32768'));
+							// 64 MB page cache: big imports touch random pages of the fingerprint and rand indexes
+							await run(conn, 'PRAGMA cache_size = -65536');
 						})().then(
 							() => done(null, conn),
 							(err: Error) => done(err, conn),

@@ -89,6 +89,55 @@ export function decodeText(input: Buffer, encoding: TextEncoding = 'auto'): stri
 }
 
 /** Splits a key file into keys. Throws KeyParseError when the file cannot be read as asked. */
+export interface KeySource {
+	/** The keys to hand to KeyStore.importKeys (which trims, counts blanks and skips them). */
+	keys: Iterable<string>;
+	/** Blank entries already dropped here (CSV cells); TXT blanks are counted by the import. */
+	blank: number;
+}
+
+/**
+ * Like parseKeys, but TXT lines are produced lazily, one at a time, so a 1M-line file never
+ * exists as a second, array-shaped copy in memory during the import.
+ */
+export function readKeys(input: string | Buffer, options: ParseKeysOptions = {}): KeySource {
+	if ((options.format ?? 'txt') !== 'txt') {
+		const parsed = parseKeys(input, options);
+		return { keys: parsed.keys, blank: parsed.blank };
+	}
+	const text = toText(input, options);
+	return { keys: txtLines(text), blank: 0 };
+}
+
+function* txtLines(text: string): Generator<string> {
+	const n = text.length;
+	let start = 0;
+	while (start < n) {
+		let end = start;
+		while (end < n) {
+			const c = text.charCodeAt(end);
+			if (c === 10 || c === 13) break;
+			end++;
+		}
+		yield text.slice(start, end);
+		if (end < n && text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10) end++;
+		start = end + 1;
+	}
+}
+
+function toText(input: string | Buffer, options: ParseKeysOptions): string {
+	let text: string;
+	if (typeof input === 'string') {
+		text = input;
+	} else if (input instanceof Uint8Array) {
+		rejectSpreadsheetBinary(input);
+		text = decodeText(input, options.encoding ?? 'auto');
+	} else {
+		throw new KeyParseError('The key file is missing or is not text.');
+	}
+	return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 export function parseKeys(input: string | Buffer, options: ParseKeysOptions = {}): ParsedKeys {
 	let text: string;
 	if (typeof input === 'string') {

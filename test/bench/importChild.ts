@@ -4,11 +4,12 @@
  * generated keys with KeyStore.importKeys and reports wall time, CPU time, time spent waiting on
  * the database and the process's peak RSS (process.resourceUsage().maxRSS).
  *
- * Job (env BENCH_IMPORT_JOB, JSON): { cfg: StoreConfig, sku, count, mode: 'generator' | 'array' }
+ * Job (env BENCH_IMPORT_JOB, JSON): { cfg: StoreConfig, sku, count, mode: 'generator' | 'array' | 'lines' }
  *  - generator: keys are produced lazily, one at a time (nothing holds all of them);
  *  - array: a TXT key file is built in memory and parsed like the Key Pool node does (bytes → text
  *    → split lines → trim), and the resulting string[] is passed in; file, text and array count
- *    towards peak RSS, building them does not count towards keys/s.
+ *    towards peak RSS, building them does not count towards keys/s;
+ *  - lines: the same file and text, but its lines handed over lazily by a generator (no string[]).
  */
 import { performance } from 'perf_hooks';
 
@@ -20,12 +21,12 @@ export interface ImportJob {
 	cfg: StoreConfig;
 	sku: string;
 	count: number;
-	mode: 'generator' | 'array';
+	mode: 'generator' | 'array' | 'lines';
 }
 
 export interface ImportReport {
 	ok: true;
-	mode: 'generator' | 'array';
+	mode: 'generator' | 'array' | 'lines';
 	count: number;
 	imported: number;
 	duplicate: number;
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
 	let keys: Iterable<string>;
 	let buildMs = 0;
 	let file: Buffer | undefined;
-	if (job.mode === 'array') {
+	if (job.mode === 'array' || job.mode === 'lines') {
 		// What the Key Pool node holds after reading an uploaded TXT file: the file's bytes, its text,
 		// and the trimmed lines (parseKeys: decode, split('\n'), trim, drop blanks).
 		const t0 = performance.now();
@@ -76,14 +77,27 @@ async function main(): Promise<void> {
 		for (let i = 0; i < job.count; i++) off += file.write(makeKey(i) + '\n', off, 'latin1');
 		file = file.subarray(0, off);
 		const text = file.toString('utf8');
-		const parts = text.split('\n');
-		const arr: string[] = [];
-		for (const p of parts) {
-			const k = p.trim();
-			if (k !== '') arr.push(k);
+		if (job.mode === 'lines') {
+			// Variant: the file's text is kept, but lines are handed over lazily (no string[]).
+			keys = (function* () {
+				for (let start = 0; start < text.length; ) {
+					let end = text.indexOf('\n', start);
+					if (end === -1) end = text.length;
+					const k = text.slice(start, end).trim();
+					start = end + 1;
+					if (k !== '') yield k;
+				}
+			})();
+		} else {
+			const parts = text.split('\n');
+			const arr: string[] = [];
+			for (const p of parts) {
+				const k = p.trim();
+				if (k !== '') arr.push(k);
+			}
+			keys = arr;
 		}
 		buildMs = performance.now() - t0;
-		keys = arr;
 	} else {
 		keys = generateKeys(job.count);
 	}

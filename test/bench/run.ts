@@ -13,8 +13,9 @@
  * 3. Diagnostics: statements per claim and where the time goes, and the pick query plans.
  *
  * Env: BENCH_DBS=sqlite,postgres  BENCH_SIZES=10000,1000000  BENCH_QUICK=1 (smoke sizes)
- *      BENCH_ARRAY=0 (skip the string[] import variant)  BENCH_PG=postgres://user@host:port/db
+ *      BENCH_ARRAY=0 (skip the string[] import variant)  BENCH_INPUTS=array,lines (extra import inputs)  BENCH_PG=postgres://user@host:port/db
  *      BENCH_CLAIMS_1 / BENCH_CLAIMS_32 (claims per cell)  BENCH_WARMUP (claims per side)
+ *      BENCH_CHILD_NODE_ARGS='--max-old-space-size=256' (node flags for the import child)
  *      BENCH_PARTS=import (imports only)  BENCH_CORE=<dir> (bench a copy of nodes/core; BENCH_CORE_LABEL describes it)
  */
 import { fork } from 'child_process';
@@ -61,7 +62,12 @@ const CLAIMS: Record<number, number> = {
 	32: Number(process.env.BENCH_CLAIMS_32 ?? (QUICK ? 400 : 4000)),
 };
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 20 : 300));
-const ARRAY_VARIANT = process.env.BENCH_ARRAY !== '0';
+/** Extra import inputs at the largest size: 'array' (file parsed to string[]), 'lines' (file, lines yielded lazily). */
+const INPUT_VARIANTS = (process.env.BENCH_ARRAY === '0' ? '' : process.env.BENCH_INPUTS ?? 'array')
+	.split(',')
+	.map((s) => s.trim())
+	.filter((s): s is 'array' | 'lines' => s === 'array' || s === 'lines');
+const inputLabel = (m: string) => (m === 'array' ? 'string[]' : m === 'lines' ? 'file, lazy lines' : 'generator');
 /** BENCH_PARTS=import: only the imports (no claim cells); default claim,import. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'claim,import').split(',').map((s) => s.trim()));
 const PROFILE_CLAIMS = QUICK ? 50 : 300;
@@ -171,7 +177,7 @@ function runImportChild(job: ImportJob): Promise<ImportReport> {
 	const script = buildChild();
 	return new Promise((resolve, reject) => {
 		const child = fork(script, [], {
-			execArgv: [],
+			execArgv: (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean),
 			env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), BENCH_IMPORT_JOB: JSON.stringify(job) },
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 		});
@@ -444,7 +450,7 @@ async function versions(): Promise<string[]> {
 interface ImportRow {
 	db: Db;
 	size: number;
-	mode: 'generator' | 'array';
+	mode: 'generator' | 'array' | 'lines';
 	report: ImportReport;
 }
 
@@ -513,14 +519,14 @@ async function main(): Promise<void> {
 				await target.drop();
 			}
 		}
-		if (ARRAY_VARIANT) {
+		for (const mode of INPUT_VARIANTS) {
 			const target = new Target(db, 'arr');
 			await target.drop();
 			try {
-				log(`${db} ${sizeLabel(largest)}: importing ${fmt(largest)} keys (child process, string[])…`);
-				const rep = await runImportChild({ cfg: target.cfg, sku: SKU, count: largest, mode: 'array' });
+				log(`${db} ${sizeLabel(largest)}: importing ${fmt(largest)} keys (child process, ${inputLabel(mode)})…`);
+				const rep = await runImportChild({ cfg: target.cfg, sku: SKU, count: largest, mode });
 				if (rep.imported !== largest) throw new Error(`imported ${rep.imported} of ${largest}`);
-				imports.push({ db, size: largest, mode: 'array', report: rep });
+				imports.push({ db, size: largest, mode, report: rep });
 				log(`  ${fmt(rep.ms / 1000, 1)} s, ${fmt(largest / (rep.ms / 1000))} keys/s, peak RSS ${fmt(rep.maxRss / MB)} MB`);
 			} finally {
 				await target.drop();
@@ -568,17 +574,18 @@ async function main(): Promise<void> {
 		return [
 			i.db,
 			sizeLabel(i.size),
-			i.mode === 'array' ? 'string[]' : 'generator',
+			inputLabel(i.mode),
 			fmt(secs, 1),
 			fmt(i.size / secs),
 			fmt(rssMb),
 			fmt(r.rssAfterOpen / MB),
+			i.mode !== 'generator' ? fmt(r.rssAfterBuild / MB) : '—',
 			fmt((r.dbMs / r.ms) * 100),
 			fmt(((r.cpuUserMs + r.cpuSystemMs) / r.ms) * 100),
 			target,
 		];
 	});
-	const importTable = table(['DB', 'keys', 'input', 'seconds', 'keys/s', 'peak RSS MB', 'RSS after open MB', '% time waiting on DB', 'node CPU %', 'target'], importRows);
+	const importTable = table(['DB', 'keys', 'input', 'seconds', 'keys/s', 'peak RSS MB', 'RSS after open MB', 'RSS with input file built MB', '% time waiting on DB', 'node CPU %', 'target'], importRows);
 
 	out('## Claim: KeyStore.claim vs raw single-statement claim (same DB, same pool)');
 	out();
@@ -638,7 +645,7 @@ async function main(): Promise<void> {
 		out(table(['DB', 'in flight', `claims/s @${sizeLabel(smallest)}`, `claims/s @${sizeLabel(largest)}`, 'ratio', 'target'], scaleRows.map((r) => [r[0], r[1], r[2], r[3], r[4], pf(Number(String(r[4]).replace(/,/g, '')) >= T_SCALE)])));
 		out();
 	}
-	out(table(['DB', 'keys', 'input', 'seconds', 'keys/s', 'peak RSS MB', 'target'], importRows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5], r[9]])));
+	out(table(['DB', 'keys', 'input', 'seconds', 'keys/s', 'peak RSS MB', 'target'], importRows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5], r[10]])));
 	out('```');
 }
 

@@ -86,7 +86,7 @@ describe('Key Pool node in the n8n engine', () => {
 			node('Import', POOL, { operation: 'import', sku: 'STEAM-50', source: 'text', format: 'txt', keysText: [...KEYS, KEYS[0], '', '  '].join('\r\n'), batchId: 'b1', productName: 'Steam 50' }),
 		]);
 		expect(r.status).toBe('success');
-		expect(json(r.outputs.Import[0])).toEqual([{ sku: 'STEAM-50', batchId: 'b1', received: 5, imported: 4, duplicate: 1, invalid: 0, blank: 2 }]);
+		expect(json(r.outputs.Import[0])).toEqual([{ sku: 'STEAM-50', batchId: 'b1', received: 7, imported: 4, duplicate: 1, invalid: 0, blank: 2 }]);
 		expect(r.outputs.Import[0][0].pairedItem).toEqual({ item: 0 });
 	});
 

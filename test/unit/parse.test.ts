@@ -1,5 +1,5 @@
 import * as iconv from 'iconv-lite';
-import { KeyParseError, decodeText, parseKeys } from '../../nodes/core/parse';
+import { KeyParseError, decodeText, parseKeys, readKeys } from '../../nodes/core/parse';
 
 const BOM8 = Buffer.from([0xef, 0xbb, 0xbf]);
 const BOM16LE = Buffer.from([0xff, 0xfe]);
@@ -369,5 +369,20 @@ describe('secret hygiene of parse errors', () => {
 		}
 		expect(message).toMatch(/CSV column "code" not found in header: ABCD…5678, note/);
 		expect(message).not.toContain('ABCD-1234-EFGH-5678');
+	});
+});
+
+describe('readKeys (lazy TXT lines for big imports)', () => {
+	it('yields the same lines as parseKeys, CRLF/CR/LF, without the final empty line', () => {
+		const text = '\ufeffA-1\r\n  B-2 \r\rC-3\n\nD-4\n';
+		const lazy = [...readKeys(text).keys].map((k) => k.trim()).filter((k) => k !== '');
+		expect(lazy).toEqual(parseKeys(text).keys);
+		expect([...readKeys(text).keys]).toEqual(['A-1', '  B-2 ', '', 'C-3', '', 'D-4']);
+		expect([...readKeys('').keys]).toEqual([]);
+	});
+	it('hands CSV over as parsed keys with the blank count', () => {
+		const r = readKeys('a,b\n1,\n2,X\n', { format: 'csv', column: 2, hasHeader: true });
+		expect([...r.keys]).toEqual(['X']);
+		expect(r.blank).toBe(1);
 	});
 });

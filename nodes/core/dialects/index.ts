@@ -173,6 +173,8 @@ async function claimWithSkipLocked(
 
 /** Rows per import transaction: big enough to amortise the commit, small enough not to starve claims. */
 export const IMPORT_COMMIT_ROWS = 50000;
+/** SQLite: one writer at a time anyway; 100k rows hold the write lock for about 2 s. */
+const SQLITE_IMPORT_COMMIT_ROWS = 100000;
 
 /**
  * Runs `insert` for each chunk with at most one insert in flight while the next chunk is being
@@ -185,6 +187,7 @@ async function pipelinedImport<C>(
 	insert: (conn: C, rows: NewKeyRow[]) => Promise<number>,
 	commit: (conn: C) => Promise<void>,
 	abort: (conn: C) => Promise<void>,
+	commitRows = IMPORT_COMMIT_ROWS,
 ): Promise<number> {
 	let inserted = 0;
 	let conn: C | null = null;
@@ -208,7 +211,7 @@ async function pipelinedImport<C>(
 			inflight = insert(conn, rows);
 			inflight.catch(() => undefined); // awaited in settle(); avoid an unhandled rejection meanwhile
 			inGroup += rows.length;
-			if (inGroup >= IMPORT_COMMIT_ROWS) {
+			if (inGroup >= commitRows) {
 				await settle();
 				const c: C = conn;
 				conn = null;
@@ -323,6 +326,7 @@ export const sqliteDialect: Dialect = {
 			await db.client.releaseConnection(conn);
 		}
 	},
+
 	async insertKeysIgnore(db, t, rows) {
 		if (!rows.length) return 0;
 		const v = valuesClause(rows as unknown as Array<Record<string, unknown>>, KEY_COLUMNS);
@@ -383,6 +387,7 @@ export const sqliteDialect: Dialect = {
 					await db.client.releaseConnection(conn);
 				}
 			},
+			SQLITE_IMPORT_COMMIT_ROWS,
 		);
 	},
 	isTransient(err) {
