@@ -15,6 +15,7 @@ import { performance } from 'perf_hooks';
 
 import type { StoreConfig } from '../../nodes/core/connection';
 import { KeyStore } from '../../nodes/core/KeyStore';
+import { readKeys } from '../../nodes/core/parse';
 import { timeStatements } from './instrument';
 
 export interface ImportJob {
@@ -78,16 +79,9 @@ async function main(): Promise<void> {
 		file = file.subarray(0, off);
 		const text = file.toString('utf8');
 		if (job.mode === 'lines') {
-			// Variant: the file's text is kept, but lines are handed over lazily (no string[]).
-			keys = (function* () {
-				for (let start = 0; start < text.length; ) {
-					let end = text.indexOf('\n', start);
-					if (end === -1) end = text.length;
-					const k = text.slice(start, end).trim();
-					start = end + 1;
-					if (k !== '') yield k;
-				}
-			})();
+			// What the Key Pool node does now: readKeys() on the uploaded file — the text is kept and
+			// its lines are handed to importKeys lazily (no string[]).
+			keys = readKeys(text, { format: 'txt' }).keys;
 		} else {
 			const parts = text.split('\n');
 			const arr: string[] = [];

@@ -62,12 +62,12 @@ const CLAIMS: Record<number, number> = {
 	32: Number(process.env.BENCH_CLAIMS_32 ?? (QUICK ? 400 : 4000)),
 };
 const WARMUP = Number(process.env.BENCH_WARMUP ?? (QUICK ? 20 : 300));
-/** Extra import inputs at the largest size: 'array' (file parsed to string[]), 'lines' (file, lines yielded lazily). */
-const INPUT_VARIANTS = (process.env.BENCH_ARRAY === '0' ? '' : process.env.BENCH_INPUTS ?? 'array')
+/** Extra import inputs at the largest size: 'lines' (the file through readKeys, as the Key Pool node does), 'array' (file parsed to one string[]). */
+const INPUT_VARIANTS = (process.env.BENCH_ARRAY === '0' ? '' : process.env.BENCH_INPUTS ?? 'lines,array')
 	.split(',')
 	.map((s) => s.trim())
 	.filter((s): s is 'array' | 'lines' => s === 'array' || s === 'lines');
-const inputLabel = (m: string) => (m === 'array' ? 'string[]' : m === 'lines' ? 'file, lazy lines' : 'generator');
+const inputLabel = (m: string) => (m === 'array' ? 'string[]' : m === 'lines' ? 'file via readKeys (Key Pool node)' : 'generator');
 /** BENCH_PARTS=import: only the imports (no claim cells); default claim,import. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'claim,import').split(',').map((s) => s.trim()));
 const PROFILE_CLAIMS = QUICK ? 50 : 300;
