@@ -1,0 +1,465 @@
+/**
+ * The canonical order (DESIGN.md §7): parsing, validation and normalisation of shop webhooks.
+ *
+ * ```json
+ * { "event": "order.paid", "orderId": "T20261123001", "shop": "helloworld",
+ *   "buyer": { "id": "u123", "name": "小明", "email": "buyer@example.com", "ip": "203.0.113.7" },
+ *   "items": [ { "sku": "STEAM-50", "name": "Steam 50", "quantity": 2, "price": 50 } ],
+ *   "amount": 100, "currency": "CNY", "paidAt": "2026-11-23T10:00:00Z" }
+ * ```
+ *
+ * Every failure throws a ValidationError whose `field` is the canonical JSON path
+ * (`orderId`, `items[1].quantity`, `buyer.email`, …) and whose message starts with that path.
+ * Unknown extra fields are ignored. Nothing here has side effects.
+ *
+ * Duplicate skus in one order are MERGED: their quantities are summed (the sum must still be at
+ * most 1000), the name and unit price are taken from the first line that carries one. For a
+ * refund, if any of the merged lines has no quantity the merged line has none (= everything).
+ */
+import { isIP } from 'net';
+import { ValidationError } from './errors';
+import { ID_MAX } from './schema';
+import { optionalAmount, optionalText, positiveInt, requireId } from './validate';
+
+export type OrderEvent = 'order.paid' | 'order.refunded';
+export const ORDER_EVENTS: readonly OrderEvent[] = ['order.paid', 'order.refunded'];
+
+export const MAX_ITEMS = 100;
+export const MAX_QUANTITY = 1000;
+export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
+
+export interface Buyer {
+	id: string | null;
+	name: string | null;
+	email: string | null;
+	ip: string | null;
+}
+
+/** A line of a paid order. */
+export interface OrderItem {
+	sku: string;
+	name: string | null;
+	/** Whole number, 1..1000. */
+	quantity: number;
+	/** Unit price, ≥ 0, rounded to cents; null when the shop did not send it. */
+	price: number | null;
+}
+
+/** A line of a refund. `quantity` null means the whole line. */
+export interface RefundItem {
+	sku: string;
+	quantity: number | null;
+}
+
+interface OrderBase {
+	orderId: string;
+	shop: string | null;
+	buyer: Buyer | null;
+	amount: number | null;
+	/** ISO 4217 style, 3 letters, upper case. */
+	currency: string | null;
+	/** Normalised ISO 8601 UTC string (`2026-11-23T10:00:00.000Z`). */
+	paidAt: string | null;
+}
+
+export interface PaidOrder extends OrderBase {
+	event: 'order.paid';
+	/** Never empty; skus are unique. */
+	items: OrderItem[];
+}
+
+export interface RefundedOrder extends OrderBase {
+	event: 'order.refunded';
+	/** Empty means the whole order; skus are unique. */
+	items: RefundItem[];
+}
+
+export type CanonicalOrder = PaidOrder | RefundedOrder;
+
+/** Canonical fields that a mapping can redirect. */
+export const FIELD_PATHS = [
+	'event',
+	'orderId',
+	'shop',
+	'items',
+	'items.sku',
+	'items.name',
+	'items.quantity',
+	'items.price',
+	'buyer',
+	'buyer.id',
+	'buyer.name',
+	'buyer.email',
+	'buyer.ip',
+	'amount',
+	'currency',
+	'paidAt',
+] as const;
+export type FieldPath = (typeof FIELD_PATHS)[number];
+
+/**
+ * Field mapping for shops whose JSON differs from the canonical order.
+ *
+ * Keys are canonical paths (FIELD_PATHS), values are dotted paths in the shop's JSON; a numeric
+ * segment indexes an array (`data.orders.0.sku`). Property names containing dots cannot be
+ * addressed. Unmapped fields keep their canonical location.
+ *
+ * - `event`, `orderId`, `shop`, `items`, `buyer`, `amount`, `currency`, `paidAt`: from the body root.
+ * - `items.sku`, `items.name`, `items.quantity`, `items.price`: relative to EACH element of the
+ *   items array (e.g. `{ items: 'data.orders', 'items.sku': 'outer_sku', 'items.quantity': 'num' }`).
+ * - `buyer.id`, `buyer.name`, `buyer.email`, `buyer.ip`: from the body root when mapped
+ *   (e.g. `'buyer.email': 'data.buyer_email'`); when not mapped, read from the buyer object
+ *   (`buyer`, or wherever `buyer` is mapped to).
+ *
+ * Example:
+ * ```ts
+ * parseOrder(body, {
+ *   mapping: { event: 'type', orderId: 'data.tid', items: 'data.orders',
+ *              'items.sku': 'outer_sku', 'items.quantity': 'num', 'buyer.email': 'data.buyer_email' },
+ *   eventValues: { TRADE_PAID: 'order.paid', REFUND_SUCCESS: 'order.refunded' },
+ * });
+ * ```
+ */
+export type OrderMapping = Partial<Record<FieldPath, string>>;
+
+export interface ParseOrderOptions {
+	mapping?: OrderMapping;
+	/**
+	 * The shop's event names → canonical events, matched exactly (after trimming).
+	 * The canonical names `order.paid` / `order.refunded` are always accepted as well.
+	 */
+	eventValues?: Record<string, OrderEvent>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON body
+
+/**
+ * Parses a webhook body. Rejects empty bodies, bodies over `maxBytes` and non-JSON with
+ * ValidationError('body', …). A UTF-8 BOM is tolerated.
+ */
+export function parseJsonBody(raw: Buffer | string, maxBytes = DEFAULT_MAX_BODY_BYTES): unknown {
+	const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
+	if (size > maxBytes) {
+		throw new ValidationError(
+			'body',
+			`body is too large (${size} bytes, at most ${maxBytes} bytes).`,
+		);
+	}
+	let text = typeof raw === 'string' ? raw : raw.toString('utf8');
+	if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+	if (text.trim() === '') throw new ValidationError('body', 'body is empty: expected a JSON order.');
+	try {
+		return JSON.parse(text) as unknown;
+	} catch (_e) {
+		throw new ValidationError('body', 'body is not valid JSON.');
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths and mapping
+
+type Obj = Record<string, unknown>;
+
+function isObject(v: unknown): v is Obj {
+	return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function getPath(root: unknown, path: string): unknown {
+	let cur: unknown = root;
+	for (const seg of path.split('.')) {
+		if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
+		else if (isObject(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = cur[seg];
+		else return undefined;
+	}
+	return cur;
+}
+
+/** `data.orders` + 1 + `num` → `data.orders[1].num` (for messages). */
+function showPath(path: string): string {
+	return path.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+}
+
+/** Checks a mapping and event map; throws ValidationError('mapping.<key>' | 'eventValues.<key>'). */
+export function validateMapping(opts: ParseOrderOptions = {}): void {
+	const { mapping, eventValues } = opts;
+	if (mapping !== undefined) {
+		if (!isObject(mapping)) throw new ValidationError('mapping', 'mapping must be an object.');
+		for (const [key, value] of Object.entries(mapping)) {
+			if (value === undefined) continue;
+			if (!(FIELD_PATHS as readonly string[]).includes(key)) {
+				throw new ValidationError(
+					`mapping.${key}`,
+					`mapping.${key} is not a known field (known: ${FIELD_PATHS.join(', ')}).`,
+				);
+			}
+			if (
+				typeof value !== 'string' ||
+				value.trim() === '' ||
+				value.split('.').some((s) => s.trim() === '')
+			) {
+				throw new ValidationError(
+					`mapping.${key}`,
+					`mapping.${key} must be a dotted path such as "data.order_id".`,
+				);
+			}
+		}
+	}
+	if (eventValues !== undefined) {
+		if (!isObject(eventValues)) {
+			throw new ValidationError('eventValues', 'eventValues must be an object.');
+		}
+		for (const [key, value] of Object.entries(eventValues)) {
+			if (!ORDER_EVENTS.includes(value as OrderEvent)) {
+				throw new ValidationError(
+					`eventValues.${key}`,
+					`eventValues.${key} must be "order.paid" or "order.refunded".`,
+				);
+			}
+		}
+	}
+}
+
+/** A value read from the body, with the label used in messages. */
+interface Read {
+	value: unknown;
+	label: string;
+}
+
+/** Runs a validate.ts helper and rewrites its message so it starts with `label` instead of `field`. */
+function labelled<T>(field: string, label: string, fn: () => T): T {
+	try {
+		return fn();
+	} catch (e) {
+		if (e instanceof ValidationError && label !== field && e.message.startsWith(field)) {
+			throw new ValidationError(field, label + e.message.slice(field.length));
+		}
+		throw e;
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field checks
+
+const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
+
+function email(field: string, r: Read): string | null {
+	const v = labelled(field, r.label, () => optionalText(field, r.value, 254));
+	if (v !== null && !EMAIL.test(v)) {
+		throw new ValidationError(field, `${r.label} is not an email address.`);
+	}
+	return v;
+}
+
+function ip(field: string, r: Read): string | null {
+	const v = labelled(field, r.label, () => optionalText(field, r.value, 64));
+	if (v !== null && isIP(v) === 0) {
+		throw new ValidationError(field, `${r.label} is not an IPv4 or IPv6 address.`);
+	}
+	return v;
+}
+
+function currency(field: string, r: Read): string | null {
+	const v = labelled(field, r.label, () => optionalText(field, r.value, 3));
+	if (v !== null && !/^[A-Za-z]{3}$/.test(v)) {
+		throw new ValidationError(field, `${r.label} must be a 3-letter currency code such as CNY.`);
+	}
+	return v === null ? null : v.toUpperCase();
+}
+
+const ISO_DATE =
+	/^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * ISO 8601 date or date-time → `toISOString()`. A time without offset is read as UTC.
+ * Impossible dates (2026-02-30, 25:00) are rejected rather than rolled over.
+ */
+function isoDate(field: string, r: Read): string | null {
+	if (r.value === undefined || r.value === null || r.value === '') return null;
+	const bad = () =>
+		new ValidationError(field, `${r.label} must be an ISO 8601 date such as 2026-11-23T10:00:00Z.`);
+	if (typeof r.value !== 'string') throw bad();
+	const m = ISO_DATE.exec(r.value.trim());
+	if (!m) throw bad();
+	const frac = m[7] ?? '';
+	const ms = frac === '' ? 0 : Math.floor(Number(`0.${frac}`) * 1000);
+	const parts = m.slice(1, 7).map((x) => Number(x ?? 0));
+	const t = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5], ms);
+	const check = new Date(t);
+	if (
+		check.getUTCFullYear() !== parts[0] ||
+		check.getUTCMonth() !== parts[1] - 1 ||
+		check.getUTCDate() !== parts[2] ||
+		check.getUTCHours() !== parts[3] ||
+		check.getUTCMinutes() !== parts[4] ||
+		check.getUTCSeconds() !== parts[5]
+	) {
+		throw bad();
+	}
+	let offsetMin = 0;
+	const off = m[8];
+	if (off && off.toUpperCase() !== 'Z') {
+		const digits = off.slice(1).replace(':', '');
+		const oh = Number(digits.slice(0, 2));
+		const om = Number(digits.slice(2));
+		if (oh > 23 || om > 59) throw bad();
+		offsetMin = (off[0] === '-' ? -1 : 1) * (oh * 60 + om);
+	}
+	return new Date(t - offsetMin * 60_000).toISOString();
+}
+
+function parseEvent(r: Read, eventValues: Record<string, OrderEvent> | undefined): OrderEvent {
+	const raw = typeof r.value === 'string' ? r.value.trim() : r.value;
+	if (raw === undefined || raw === null || raw === '') {
+		throw new ValidationError('event', `${r.label} is required ("order.paid" or "order.refunded").`);
+	}
+	if (typeof raw === 'string') {
+		if (eventValues && Object.prototype.hasOwnProperty.call(eventValues, raw)) return eventValues[raw];
+		if ((ORDER_EVENTS as readonly string[]).includes(raw)) return raw as OrderEvent;
+	}
+	const shown = typeof raw === 'string' ? `"${raw.slice(0, 60)}"` : `a ${typeof raw}`;
+	throw new ValidationError(
+		'event',
+		`${r.label} must be "order.paid" or "order.refunded" (got ${shown}).`,
+	);
+}
+
+// ---------------------------------------------------------------------------------------------
+// parseOrder
+
+/** Validates and normalises a shop webhook body into a CanonicalOrder (see the module comment). */
+export function parseOrder(body: unknown, opts: ParseOrderOptions = {}): CanonicalOrder {
+	validateMapping(opts);
+	const mapping: OrderMapping = opts.mapping ?? {};
+	if (!isObject(body)) throw new ValidationError('body', 'body must be a JSON object (the order).');
+
+	const fromRoot = (key: FieldPath, canonical: string = key): Read => {
+		const src = mapping[key];
+		return src
+			? { value: getPath(body, src), label: `${canonical} (from "${showPath(src)}")` }
+			: { value: getPath(body, key), label: canonical };
+	};
+
+	const event = parseEvent(fromRoot('event'), opts.eventValues);
+	const idRead = fromRoot('orderId');
+	const orderId = requireId('orderId', idRead.value, idRead.label);
+
+	const shopRead = fromRoot('shop');
+	const shop = labelled('shop', shopRead.label, () => optionalText('shop', shopRead.value, ID_MAX));
+
+	// buyer
+	const buyerRead = fromRoot('buyer');
+	if (buyerRead.value !== undefined && buyerRead.value !== null && !isObject(buyerRead.value)) {
+		throw new ValidationError('buyer', `${buyerRead.label} must be an object.`);
+	}
+	const buyerObj = buyerRead.value as Obj | null | undefined;
+	const buyerField = (key: 'id' | 'name' | 'email' | 'ip'): Read => {
+		const canonical = `buyer.${key}` as FieldPath;
+		const src = mapping[canonical];
+		if (src) return { value: getPath(body, src), label: `${canonical} (from "${showPath(src)}")` };
+		const label = mapping.buyer ? `${canonical} (from "${showPath(`${mapping.buyer}.${key}`)}")` : canonical;
+		return { value: buyerObj ? buyerObj[key] : undefined, label };
+	};
+	const bId = buyerField('id');
+	const bName = buyerField('name');
+	const buyer: Buyer = {
+		id: labelled('buyer.id', bId.label, () => optionalText('buyer.id', bId.value, ID_MAX)),
+		name: labelled('buyer.name', bName.label, () => optionalText('buyer.name', bName.value, ID_MAX)),
+		email: email('buyer.email', buyerField('email')),
+		ip: ip('buyer.ip', buyerField('ip')),
+	};
+	const hasBuyer = Object.values(buyer).some((v) => v !== null);
+
+	const amountRead = fromRoot('amount');
+	const amount = labelled('amount', amountRead.label, () => optionalAmount('amount', amountRead.value));
+	const cur = currency('currency', fromRoot('currency'));
+	const paidAt = isoDate('paidAt', fromRoot('paidAt'));
+
+	// items
+	const itemsRead = fromRoot('items');
+	const itemsSrc = mapping.items ?? 'items';
+	const rawItems = itemsRead.value;
+	const paid = event === 'order.paid';
+	if (rawItems === undefined || rawItems === null) {
+		if (paid) throw new ValidationError('items', `${itemsRead.label} is required: at least one item.`);
+	} else if (!Array.isArray(rawItems)) {
+		throw new ValidationError('items', `${itemsRead.label} must be an array of items.`);
+	} else if (paid && rawItems.length === 0) {
+		throw new ValidationError('items', `${itemsRead.label} is empty: a paid order needs at least one item.`);
+	}
+	const list: unknown[] = Array.isArray(rawItems) ? rawItems : [];
+	if (list.length > MAX_ITEMS) {
+		throw new ValidationError(
+			'items',
+			`${itemsRead.label} has too many items (${list.length}, at most ${MAX_ITEMS}).`,
+		);
+	}
+
+	const itemField = (item: Obj, i: number, key: 'sku' | 'name' | 'quantity' | 'price'): Read => {
+		const canonical = `items[${i}].${key}`;
+		const src = mapping[`items.${key}` as FieldPath] ?? key;
+		const mapped = mapping.items !== undefined || mapping[`items.${key}` as FieldPath] !== undefined;
+		return {
+			value: getPath(item, src),
+			label: mapped ? `${canonical} (from "${showPath(`${itemsSrc}.${i}.${src}`)}")` : canonical,
+		};
+	};
+
+	const paidItems: OrderItem[] = [];
+	const refundItems: RefundItem[] = [];
+	const indexBySku = new Map<string, number>();
+	list.forEach((item, i) => {
+		if (!isObject(item)) {
+			const label = mapping.items ? `items[${i}] (from "${showPath(`${itemsSrc}.${i}`)}")` : `items[${i}]`;
+			throw new ValidationError(`items[${i}]`, `${label} must be an object.`);
+		}
+		const skuR = itemField(item, i, 'sku');
+		const sku = requireId(`items[${i}].sku`, skuR.value, skuR.label);
+		const qR = itemField(item, i, 'quantity');
+		const qField = `items[${i}].quantity`;
+		const seen = indexBySku.get(sku);
+		if (paid) {
+			const quantity = positiveInt(qField, qR.value, MAX_QUANTITY, qR.label);
+			const nR = itemField(item, i, 'name');
+			const pR = itemField(item, i, 'price');
+			const name = labelled(`items[${i}].name`, nR.label, () => optionalText(`items[${i}].name`, nR.value, 255));
+			const price = labelled(`items[${i}].price`, pR.label, () => optionalAmount(`items[${i}].price`, pR.value));
+			if (seen === undefined) {
+				indexBySku.set(sku, paidItems.length);
+				paidItems.push({ sku, name, quantity, price });
+			} else {
+				const line = paidItems[seen];
+				line.quantity += quantity;
+				if (line.quantity > MAX_QUANTITY) {
+					throw new ValidationError(
+						qField,
+						`${qR.label}: the lines for sku "${sku}" add up to ${line.quantity}, at most ${MAX_QUANTITY}.`,
+					);
+				}
+				line.name = line.name ?? name;
+				line.price = line.price ?? price;
+			}
+		} else {
+			const hasQ = qR.value !== undefined && qR.value !== null && qR.value !== '';
+			const quantity = hasQ ? positiveInt(qField, qR.value, MAX_QUANTITY, qR.label) : null;
+			if (seen === undefined) {
+				indexBySku.set(sku, refundItems.length);
+				refundItems.push({ sku, quantity });
+			} else {
+				const line = refundItems[seen];
+				line.quantity = line.quantity === null || quantity === null ? null : line.quantity + quantity;
+				if (line.quantity !== null && line.quantity > MAX_QUANTITY) {
+					throw new ValidationError(
+						qField,
+						`${qR.label}: the lines for sku "${sku}" add up to ${line.quantity}, at most ${MAX_QUANTITY}.`,
+					);
+				}
+			}
+		}
+	});
+
+	const base = { orderId, shop, buyer: hasBuyer ? buyer : null, amount, currency: cur, paidAt };
+	return paid
+		? { event: 'order.paid', ...base, items: paidItems }
+		: { event: 'order.refunded', ...base, items: refundItems };
+}
