@@ -139,16 +139,7 @@ function toText(input: string | Buffer, options: ParseKeysOptions): string {
 }
 
 export function parseKeys(input: string | Buffer, options: ParseKeysOptions = {}): ParsedKeys {
-	let text: string;
-	if (typeof input === 'string') {
-		text = input;
-	} else if (input instanceof Uint8Array) {
-		rejectSpreadsheetBinary(input);
-		text = decodeText(input, options.encoding ?? 'auto');
-	} else {
-		throw new KeyParseError('The key file is missing or is not text.');
-	}
-	if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+	const text = toText(input, options);
 
 	const format = options.format ?? 'txt';
 	if (format === 'txt') return parseTxt(text);
