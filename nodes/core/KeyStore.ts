@@ -30,6 +30,7 @@ import {
 	defaultSqlitePath,
 	describeConnectError,
 	resolvePrefix,
+	retryBusy,
 } from './connection';
 import { type DeliveryInsert, type Dialect, type NewKeyRow, type Strategy, RAND_MAX, dialectFor } from './dialects';
 import { StoreError, ValidationError } from './errors';
@@ -285,7 +286,8 @@ export class KeyStore {
 			db = createKnexFor(cfg);
 			const t = tableNames(prefix);
 			await migrate(db, cfg.database, t);
-			const km = await loadKeyMaterial(db, t, cfg.encryptionSecret);
+			const opened = db;
+			const km = await retryBusy(() => loadKeyMaterial(opened, t, cfg.encryptionSecret));
 			return new KeyStore(db, cfg.database, prefix, km);
 		} catch (err) {
 			if (db) await db.destroy().catch(() => undefined);
@@ -305,7 +307,7 @@ export class KeyStore {
 			try {
 				return await this.db.transaction(fn, this.dialect.txConfig);
 			} catch (err) {
-				if (attempt < 12 && this.dialect.isTransient(err)) {
+				if ((attempt < 12 || (this.kind === 'sqlite' && attempt < 60)) && this.dialect.isTransient(err)) {
 					await sleep(Math.min(200, 2 ** attempt) + randomInt(0, 20));
 					continue;
 				}
@@ -319,7 +321,8 @@ export class KeyStore {
 		type: string,
 		fields: { sku?: string | null; orderId?: string | null; deliveryId?: number | null; count?: number | null; actor?: Actor; details?: Record<string, unknown> },
 	): Promise<void> {
-		await db(this.t.events).insert({
+		// Outside a transaction (db is the pool) a busy SQLite file is waited for; inside one, tx() retries.
+		const insert = () => db(this.t.events).insert({
 			at: Date.now(),
 			type,
 			sku: fields.sku ?? null,
@@ -329,6 +332,7 @@ export class KeyStore {
 			actor: actorText(fields.actor),
 			details: fields.details ? JSON.stringify(fields.details) : null,
 		});
+		await (db === this.db ? retryBusy(async () => insert()) : insert());
 	}
 
 	// ---------------------------------------------------------------- products
@@ -407,10 +411,12 @@ export class KeyStore {
 		const productName = optionalText('productName', input.productName, 255);
 		const now = Date.now();
 
-		await this.db(this.t.products)
-			.insert({ sku, name: productName ?? sku, low_stock_threshold: null, fixed_content: null, created_at: now, updated_at: now })
-			.onConflict('sku')
-			.ignore();
+		await retryBusy(async () =>
+			this.db(this.t.products)
+				.insert({ sku, name: productName ?? sku, low_stock_threshold: null, fixed_content: null, created_at: now, updated_at: now })
+				.onConflict('sku')
+				.ignore(),
+		);
 		const maxRow = await this.db(this.t.keys).where({ sku }).max({ m: 'seq' }).first();
 		let seq = Number(maxRow?.m ?? 0) + 1;
 
@@ -860,10 +866,24 @@ async function migrate(db: Knex, kind: DatabaseKind, t: TableNames): Promise<voi
 	};
 	const lockName = `n8n-nodes-auto-delivery:${t.migrations}`;
 	const deadline = Date.now() + 60000;
+	let lockedSince = 0;
 	for (let attempt = 1; ; attempt++) {
 		try {
 			if (kind === 'sqlite') {
-				await run();
+				try {
+					await run();
+				} catch (err) {
+					// SQLite runs each migration inside a transaction that takes the file's write lock, so
+					// two openers can never both apply it; knex's lock row only adds a way to get stuck
+					// (a busy error while knex frees it leaves it set). A lock row still set after a few
+					// seconds — far longer than these migrations take — is stale: clear it and go on.
+					if ((err as { name?: string })?.name !== 'MigrationLocked') throw err;
+					lockedSince ||= Date.now();
+					if (Date.now() - lockedSince < 3000) throw err;
+					await db.migrate.forceFreeMigrationsLock({ migrationSource: source, tableName: t.migrations });
+					lockedSince = 0;
+					await run();
+				}
 			} else {
 				await withAdvisoryLock(db, kind, lockName, async () => {
 					try {

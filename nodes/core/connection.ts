@@ -31,6 +31,26 @@ export interface StoreConfig {
 
 export const DEFAULT_PREFIX = 'ad_';
 
+export const SQLITE_BUSY_TIMEOUT_MS = 2000;
+
+export function isSqliteBusy(err: unknown): boolean {
+	const code = String((err as { code?: string })?.code ?? '');
+	return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+/** Retries fn while SQLite answers busy (another writer holds the file), up to totalMs. */
+export async function retryBusy<T>(fn: () => Promise<T>, totalMs = 30000): Promise<T> {
+	const deadline = Date.now() + totalMs;
+	for (let attempt = 0; ; attempt++) {
+		try {
+			return await fn();
+		} catch (err) {
+			if (!isSqliteBusy(err) || Date.now() > deadline) throw err;
+			await new Promise((r) => setTimeout(r, Math.min(250, 10 * 2 ** attempt) + Math.floor(Math.random() * 20)));
+		}
+	}
+}
+
 export function defaultSqlitePath(): string {
 	const base = process.env.N8N_USER_FOLDER || os.homedir();
 	return path.join(base, '.n8n', 'auto-delivery.sqlite');
@@ -88,7 +108,10 @@ export function knexConfig(cfg: StoreConfig): Knex.Config {
 					max: 1,
 					afterCreate: (conn: never, done: (err: Error | null, conn: unknown) => void) => {
 						(async () => {
-							await run(conn, 'PRAGMA busy_timeout = 15000');
+							// Short: SQLite's busy handler sleeps inside one of libuv's 4 worker threads. Several
+							// connections waiting 15 s each could starve the connection that holds the lock of a
+							// thread to COMMIT with. Longer waits are retried from JavaScript (retryBusy).
+							await run(conn, `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
 							await run(conn, 'PRAGMA journal_mode = WAL');
 							// FULL: a committed claim survives power loss (a key handed out must never be handed out again)
 							await run(conn, 'PRAGMA synchronous = FULL');

@@ -38,12 +38,12 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			await expect(KeyStore.open({ ...cfg, encryptionSecret: 'wrong secret' })).rejects.toThrow(/Encryption Secret does not match/);
 		});
 
-		it('five concurrent opens of a brand-new store all succeed (migrations are race-safe)', async () => {
+		it('eight concurrent opens of a brand-new store all succeed (migrations are race-safe)', async () => {
 			const fresh = storeConfig(kind);
 			try {
-				const stores = await Promise.all(Array.from({ length: 5 }, () => KeyStore.open(fresh)));
+				const stores = await Promise.all(Array.from({ length: 8 }, () => KeyStore.open(fresh)));
 				await stores[0].importKeys({ sku: 'X', keys: ['A-1'] });
-				expect((await stores[4].stock('X'))[0].available).toBe(1);
+				expect((await stores[7].stock('X'))[0].available).toBe(1);
 				await Promise.all(stores.map((s) => s.close()));
 			} finally {
 				await dropStore(fresh);

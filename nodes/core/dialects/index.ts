@@ -11,7 +11,7 @@
 import { createHash, randomInt } from 'crypto';
 import type { Knex } from 'knex';
 
-import type { DatabaseKind } from '../connection';
+import { type DatabaseKind, retryBusy } from '../connection';
 import type { TableNames } from '../schema';
 
 export type Strategy = 'sequential' | 'random';
@@ -355,7 +355,7 @@ export const sqliteDialect: Dialect = {
 			async () => {
 				const conn = (await db.client.acquireConnection()) as Conn;
 				try {
-					await sqlRun(conn, 'BEGIN IMMEDIATE');
+					await retryBusy(() => sqlRun(conn, 'BEGIN IMMEDIATE'));
 				} catch (err) {
 					await db.client.releaseConnection(conn);
 					throw err;
