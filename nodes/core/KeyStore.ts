@@ -391,11 +391,6 @@ export class KeyStore {
 		return row ? mapProduct(row) : null;
 	}
 
-	async listProducts(): Promise<Product[]> {
-		const rows = await this.db(this.t.products).orderBy('sku');
-		return rows.map(mapProduct);
-	}
-
 	// ---------------------------------------------------------------- import
 
 	/**

@@ -92,7 +92,6 @@ export interface Dialect {
 	insertDeliveryIgnore(trx: Knex.Transaction, t: TableNames, row: DeliveryInsert): Promise<number | null>;
 	/** Assigns up to `quantity` available keys; may return fewer (the caller decides all-or-nothing). */
 	claimKeys(trx: Knex.Transaction, t: TableNames, args: ClaimArgs): Promise<ClaimedRow[]>;
-	insertKeysIgnore(trx: Knex.Transaction | Knex, t: TableNames, rows: NewKeyRow[]): Promise<number>;
 	/**
 	 * Bulk import: inserts chunks of `insertChunk` rows, skipping (sku, fingerprint) duplicates, and
 	 * returns how many went in. Commits every IMPORT_COMMIT_ROWS rows (releasing the connection in
@@ -327,15 +326,7 @@ export const sqliteDialect: Dialect = {
 		}
 	},
 
-	async insertKeysIgnore(db, t, rows) {
-		if (!rows.length) return 0;
-		const v = valuesClause(rows as unknown as Array<Record<string, unknown>>, KEY_COLUMNS);
-		const res = (await db.raw(
-			`INSERT INTO ?? (${KEY_COLUMNS.join(', ')}) VALUES ${v.sql} ON CONFLICT (sku, fingerprint) DO NOTHING RETURNING id`,
-			[t.keys, ...v.bindings] as readonly Knex.RawBinding[],
-		)) as unknown[];
-		return res.length;
-	},
+
 	async bulkInsertKeys(db, t, chunks) {
 		// One bound parameter per chunk: the rows as a JSON array, expanded by SQLite's json_each.
 		// Binding thousands of values is main-thread work; JSON.stringify + json_each is far cheaper.
@@ -468,15 +459,7 @@ export const postgresDialect: Dialect = {
 			await db.client.releaseConnection(conn);
 		}
 	},
-	async insertKeysIgnore(db, t, rows) {
-		if (!rows.length) return 0;
-		const v = valuesClause(rows as unknown as Array<Record<string, unknown>>, KEY_COLUMNS);
-		const res = (await db.raw(
-			`INSERT INTO ?? (${KEY_COLUMNS.join(', ')}) VALUES ${v.sql} ON CONFLICT (sku, fingerprint) DO NOTHING`,
-			[t.keys, ...v.bindings] as readonly Knex.RawBinding[],
-		)) as { rowCount: number };
-		return res.rowCount;
-	},
+
 	async bulkInsertKeys(db, t, chunks) {
 		// One statement per chunk with the columns as arrays (unnest): no giant VALUES text to parse.
 		type PgConn = { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rowCount: number }> };
@@ -526,6 +509,17 @@ export const postgresDialect: Dialect = {
 	},
 };
 
+/** Chunk insert for MySQL/MariaDB: ON DUPLICATE KEY UPDATE id = id, so affectedRows counts only new rows (FOUND_ROWS is off). */
+async function mysqlInsertKeys(db: Knex.Transaction, t: TableNames, rows: NewKeyRow[]): Promise<number> {
+	if (!rows.length) return 0;
+	const v = valuesClause(rows as unknown as Array<Record<string, unknown>>, KEY_COLUMNS);
+	const [res] = (await db.raw(
+		`INSERT INTO ?? (${KEY_COLUMNS.join(', ')}) VALUES ${v.sql} ON DUPLICATE KEY UPDATE id = id`,
+		[t.keys, ...v.bindings] as readonly Knex.RawBinding[],
+	)) as [{ affectedRows: number }];
+	return res.affectedRows;
+}
+
 export const mysqlDialect: Dialect = {
 	kind: 'mysql',
 	// READ COMMITTED: no gap locks (fewer deadlocks) and the stock count sees committed rows.
@@ -559,20 +553,12 @@ export const mysqlDialect: Dialect = {
 			return toClaimed(rows);
 		});
 	},
-	async insertKeysIgnore(db, t, rows) {
-		if (!rows.length) return 0;
-		const v = valuesClause(rows as unknown as Array<Record<string, unknown>>, KEY_COLUMNS);
-		const [res] = (await db.raw(
-			`INSERT INTO ?? (${KEY_COLUMNS.join(', ')}) VALUES ${v.sql} ON DUPLICATE KEY UPDATE id = id`,
-			[t.keys, ...v.bindings] as readonly Knex.RawBinding[],
-		)) as [{ affectedRows: number }];
-		return res.affectedRows;
-	},
+
 	async bulkInsertKeys(db, t, chunks) {
 		return pipelinedImport<Knex.Transaction>(
 			chunks,
 			() => db.transaction(),
-			(trx, rows) => mysqlDialect.insertKeysIgnore(trx, t, rows),
+			(trx, rows) => mysqlInsertKeys(trx, t, rows),
 			async (trx) => {
 				await trx.commit();
 			},
