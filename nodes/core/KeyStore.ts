@@ -19,6 +19,7 @@ import {
 	makeCanary,
 	maskKey,
 	newSalt,
+	redactSecrets,
 	normaliseKey,
 	seal,
 	unseal,
@@ -127,6 +128,9 @@ export interface Delivery {
 	revokedAt: string | null;
 	revokeReason: string | null;
 	lastError: string | null;
+	/** How many times the content was sent (1 after the first send, more after resends). */
+	sendCount: number;
+	shipAttempts: number;
 }
 
 export interface DeliveryWithKeys extends Delivery {
@@ -247,7 +251,41 @@ interface DeliveryRow {
 	revoked_at: number | null;
 	revoke_reason: string | null;
 	last_error: string | null;
+	send_lock_until?: number | null;
+	send_token?: string | null;
+	send_count?: number | null;
+	ship_lock_until?: number | null;
+	ship_token?: string | null;
+	ship_attempts?: number | null;
 }
+
+/** What a refund did to one order line (Revoke on Refund's output). */
+export interface RevokeResult {
+	orderId: string;
+	sku: string;
+	deliveryId: number;
+	/** Nothing had been delivered: a tombstone now refuses a late "paid" retry. */
+	tombstone: boolean;
+	/** The line was revoked before; nothing changed now. */
+	alreadyRevoked: boolean;
+	previousStatus: DeliveryStatus | null;
+	/** The buyer was (or may have been) sent the keys: deactivate them at the vendor. */
+	buyerSaw: boolean;
+	/** Keys now revoked, still linked to the order. */
+	revokedKeyIds: number[];
+	/** Keys the buyer never saw, returned to stock (only with returnUnsent). */
+	returnedKeyIds: number[];
+	reason: string | null;
+	/** The revoked keys (masked unless revealed); fixed content shows as one entry with id null. */
+	keys: DeliveredKey[];
+}
+
+/** How long a sender may hold a delivery before another worker may try (a crash frees it this way). */
+export const DEFAULT_SEND_LEASE_MS = 120000;
+export const DEFAULT_SHIP_LEASE_MS = 120000;
+
+/** A claim committed the line while a refund tombstone was being written: the transaction runs again. */
+class RevokeRace extends Error {}
 
 /** The wildcard sku of an order-level refund tombstone: blocks every line of that order. */
 export const ORDER_WIDE_SKU = '*';
@@ -261,7 +299,8 @@ export class KeyStore {
 		readonly db: Knex,
 		kind: DatabaseKind,
 		prefix: string,
-		private readonly km: KeyMaterial,
+		/** @internal sealing keys; core modules only. */
+		readonly km: KeyMaterial,
 	) {
 		this.kind = kind;
 		this.t = tableNames(prefix);
@@ -301,13 +340,17 @@ export class KeyStore {
 
 	// ---------------------------------------------------------------- transactions
 
-	/** Runs fn in a transaction, retrying on deadlocks / busy errors with jittered backoff. */
-	private async tx<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+	/**
+	 * @internal Runs fn in a transaction (BEGIN IMMEDIATE on SQLite), retrying on deadlocks / busy
+	 * errors with jittered backoff. fn may run more than once: keep side effects inside the database.
+	 */
+	async tx<T>(fn: (trx: Knex.Transaction) => Promise<T>, retryOn?: abstract new (...args: never[]) => Error): Promise<T> {
 		for (let attempt = 1; ; attempt++) {
 			try {
 				return await this.db.transaction(fn, this.dialect.txConfig);
 			} catch (err) {
-				if ((attempt < 12 || (this.kind === 'sqlite' && attempt < 60)) && this.dialect.isTransient(err)) {
+				const again = this.dialect.isTransient(err) || (retryOn !== undefined && err instanceof retryOn);
+				if ((attempt < 12 || (this.kind === 'sqlite' && attempt < 60)) && again) {
 					await sleep(Math.min(200, 2 ** attempt) + randomInt(0, 20));
 					continue;
 				}
@@ -316,7 +359,8 @@ export class KeyStore {
 		}
 	}
 
-	private async event(
+	/** @internal Appends an audit event (never pass a secret in details). */
+	async event(
 		db: Knex | Knex.Transaction,
 		type: string,
 		fields: { sku?: string | null; orderId?: string | null; deliveryId?: number | null; count?: number | null; actor?: Actor; details?: Record<string, unknown> },
@@ -614,7 +658,8 @@ export class KeyStore {
 		return k;
 	}
 
-	private async withKeys(row: DeliveryRow, reveal: boolean): Promise<DeliveryWithKeys> {
+	/** @internal */
+	async withKeys(row: DeliveryRow, reveal: boolean): Promise<DeliveryWithKeys> {
 		const d = mapDelivery(row);
 		let keys: DeliveredKey[];
 		if (row.content) {
@@ -759,6 +804,321 @@ export class KeyStore {
 		return { sku, voided, requested };
 	}
 
+	// ---------------------------------------------------------------- sending and shipping (DESIGN §1.4)
+
+	/** A delivery by id, or by order id + sku. Throws a not_found StoreError naming what was looked for. */
+	async findDelivery(ref: { deliveryId?: number | string | null; orderId?: string | null; sku?: string | null }): Promise<DeliveryWithKeys> {
+		let row: DeliveryRow | undefined;
+		if (ref.deliveryId !== undefined && ref.deliveryId !== null && ref.deliveryId !== '') {
+			const id = positiveInt('deliveryId', ref.deliveryId, Number.MAX_SAFE_INTEGER, 'Delivery ID');
+			row = (await this.db(this.t.deliveries).where({ id }).first()) as DeliveryRow | undefined;
+			if (!row) throw new StoreError(`No delivery with ID ${id} in this key store.`, 'not_found');
+		} else {
+			const orderId = requireId('orderId', ref.orderId, 'Order ID');
+			const q = this.db(this.t.deliveries).where({ order_id: orderId }).whereNot({ sku: ORDER_WIDE_SKU });
+			if (ref.sku) q.andWhere({ sku: requireId('sku', ref.sku, 'SKU') });
+			const rows = (await q.orderBy('id')) as DeliveryRow[];
+			if (rows.length === 0) {
+				throw new StoreError(`No delivery for order ${orderId}${ref.sku ? ` / ${ref.sku}` : ''} in this key store.`, 'not_found');
+			}
+			if (rows.length > 1) {
+				throw new ValidationError('sku', `Order ${orderId} has ${rows.length} lines (${rows.map((r) => r.sku).join(', ')}): give the SKU or the delivery ID.`);
+			}
+			row = rows[0];
+		}
+		return this.withKeys(row, false);
+	}
+
+	/**
+	 * Takes the right to send a delivery's content to the buyer (a lease, so two workers processing
+	 * the same order never both send). `resend` sends again even if it was sent before.
+	 *
+	 * - `go`: send now with `delivery` (keys revealed), then call markSent or markSendFailed with `token`.
+	 * - `already_sent`: a send was recorded before (only without `resend`): send nothing.
+	 * - `revoked`: the order was refunded: never send.
+	 * - `busy`: another sender still holds the lease after `waitMs`.
+	 * Waits while another sender holds the lease, then looks again (its send may succeed or fail).
+	 */
+	async beginSend(
+		deliveryId: number,
+		opts: { resend?: boolean; leaseMs?: number; waitMs?: number } = {},
+	): Promise<
+		| { kind: 'go'; token: string; delivery: DeliveryWithKeys }
+		| { kind: 'already_sent' | 'revoked' | 'busy'; delivery: DeliveryWithKeys }
+	> {
+		const leaseMs = opts.leaseMs ?? DEFAULT_SEND_LEASE_MS;
+		const deadline = Date.now() + (opts.waitMs ?? leaseMs + 5000);
+		for (let attempt = 0; ; attempt++) {
+			const row = await this.deliveryRow(deliveryId);
+			if (row.status === 'revoked') return { kind: 'revoked', delivery: await this.withKeys(row, false) };
+			if (!opts.resend && (row.status === 'sent' || row.status === 'shipped')) {
+				return { kind: 'already_sent', delivery: await this.withKeys(row, false) };
+			}
+			const token = randomUUID();
+			const now = Date.now();
+			const taken = await retryBusy(async () => {
+				const q = this.db(this.t.deliveries)
+					.where({ id: deliveryId })
+					.whereIn('status', opts.resend ? ['claimed', 'sent', 'shipped'] : ['claimed'])
+					.andWhere((b) => b.whereNull('send_lock_until').orWhere('send_lock_until', '<', now));
+				return Number(await q.update({ send_lock_until: now + leaseMs, send_token: token }));
+			});
+			if (taken === 1) return { kind: 'go', token, delivery: await this.withKeys(await this.deliveryRow(deliveryId), true) };
+			if (Date.now() > deadline) return { kind: 'busy', delivery: await this.withKeys(await this.deliveryRow(deliveryId), false) };
+			await sleep(Math.min(250, 25 + attempt * 25) + randomInt(0, 25));
+		}
+	}
+
+	/**
+	 * Records that the buyer was sent the content (DESIGN §1.4: "sent" is a recorded state).
+	 * claimed → sent; a resend keeps the status and counts. A send that finished after a refund is
+	 * still recorded (the buyer saw the keys) but leaves the status revoked.
+	 */
+	async markSent(
+		deliveryId: number,
+		token: string | null,
+		info: { channel: string; messageId?: string | null; recipient?: string | null; actor?: Actor },
+	): Promise<Delivery> {
+		const channel = optionalText('channel', info.channel, 32) ?? 'unknown';
+		const messageId = optionalText('messageId', info.messageId, 255);
+		await this.tx(async (trx) => {
+			const row = (await this.lockRow(trx, deliveryId)) as DeliveryRow;
+			const now = Date.now();
+			const patch: Record<string, unknown> = {
+				sent_at: row.sent_at ?? now,
+				sent_channel: channel,
+				sent_message_id: messageId,
+				send_count: Number(row.send_count ?? 0) + 1,
+				last_error: null,
+				updated_at: now,
+			};
+			if (row.status === 'claimed') patch.status = 'sent';
+			if (token && row.send_token === token) Object.assign(patch, { send_lock_until: null, send_token: null });
+			await trx(this.t.deliveries).where({ id: deliveryId }).update(patch);
+			await this.event(trx, 'sent', {
+				sku: row.sku,
+				orderId: row.order_id,
+				deliveryId,
+				count: row.quantity,
+				actor: info.actor,
+				details: { channel, messageId, resend: Number(row.send_count ?? 0) > 0, afterRevoke: row.status === 'revoked' || undefined },
+			});
+		});
+		return mapDelivery(await this.deliveryRow(deliveryId));
+	}
+
+	/** Records a failed send (the error text is scrubbed of the delivery's keys) and frees the lease. */
+	async markSendFailed(deliveryId: number, token: string | null, info: { channel: string; error: string; actor?: Actor }): Promise<Delivery> {
+		const channel = optionalText('channel', info.channel, 32) ?? 'unknown';
+		const error = await this.scrub(deliveryId, info.error);
+		await this.tx(async (trx) => {
+			const row = (await this.lockRow(trx, deliveryId)) as DeliveryRow;
+			const patch: Record<string, unknown> = { last_error: error, updated_at: Date.now() };
+			if (token && row.send_token === token) Object.assign(patch, { send_lock_until: null, send_token: null });
+			await trx(this.t.deliveries).where({ id: deliveryId }).update(patch);
+			await this.event(trx, 'send_failed', { sku: row.sku, orderId: row.order_id, deliveryId, actor: info.actor, details: { channel, error } });
+		});
+		return mapDelivery(await this.deliveryRow(deliveryId));
+	}
+
+	/**
+	 * Takes the right to mark a delivery shipped on the shop (a lease: one shop call per delivery).
+	 *
+	 * - `go`: call the shop, then markShipped or markShipFailed with `token`.
+	 * - `already_shipped`: nothing to do (idempotent).
+	 * - `not_sent`: `requireSent` is on and no send was recorded — shipping now would be fake shipping.
+	 * - `revoked`: the order was refunded.
+	 * - `busy`: another worker still holds the lease after `waitMs`.
+	 */
+	async beginShip(
+		deliveryId: number,
+		opts: { requireSent?: boolean; leaseMs?: number; waitMs?: number; reveal?: boolean; actor?: Actor } = {},
+	): Promise<
+		| { kind: 'go'; token: string; delivery: DeliveryWithKeys }
+		| { kind: 'already_shipped' | 'not_sent' | 'revoked' | 'busy'; delivery: DeliveryWithKeys }
+	> {
+		const requireSent = opts.requireSent !== false;
+		const leaseMs = opts.leaseMs ?? DEFAULT_SHIP_LEASE_MS;
+		const deadline = Date.now() + (opts.waitMs ?? leaseMs + 5000);
+		for (let attempt = 0; ; attempt++) {
+			const row = await this.deliveryRow(deliveryId);
+			if (row.status === 'revoked') return { kind: 'revoked', delivery: await this.withKeys(row, false) };
+			if (row.status === 'shipped') return { kind: 'already_shipped', delivery: await this.withKeys(row, false) };
+			if (row.status === 'claimed' && requireSent) {
+				await this.event(this.db, 'ship_refused', {
+					sku: row.sku, orderId: row.order_id, deliveryId, actor: opts.actor, details: { reason: 'not_sent' },
+				});
+				return { kind: 'not_sent', delivery: await this.withKeys(row, false) };
+			}
+			const token = randomUUID();
+			const now = Date.now();
+			const taken = await retryBusy(async () => {
+				const q = this.db(this.t.deliveries)
+					.where({ id: deliveryId })
+					.whereIn('status', requireSent ? ['sent'] : ['sent', 'claimed'])
+					.andWhere((b) => b.whereNull('ship_lock_until').orWhere('ship_lock_until', '<', now));
+				return Number(await q.update({ ship_lock_until: now + leaseMs, ship_token: token, ship_attempts: this.db.raw('ship_attempts + 1') }));
+			});
+			if (taken === 1) return { kind: 'go', token, delivery: await this.withKeys(await this.deliveryRow(deliveryId), opts.reveal === true) };
+			if (Date.now() > deadline) return { kind: 'busy', delivery: await this.withKeys(await this.deliveryRow(deliveryId), false) };
+			await sleep(Math.min(250, 25 + attempt * 25) + randomInt(0, 25));
+		}
+	}
+
+	/** Records that the shop accepted the shipment (or, with recordOnly, that the seller shipped it). */
+	async markShipped(
+		deliveryId: number,
+		token: string | null,
+		info: { shopReference?: string | null; recordOnly?: boolean; actor?: Actor } = {},
+	): Promise<Delivery> {
+		const shopReference = optionalText('shopReference', info.shopReference, 255);
+		await this.tx(async (trx) => {
+			const row = (await this.lockRow(trx, deliveryId)) as DeliveryRow;
+			if (row.status === 'shipped') return;
+			const now = Date.now();
+			const patch: Record<string, unknown> = { shipped_at: now, shop_reference: shopReference, last_error: null, updated_at: now };
+			// A refund that arrived while the shop call was in flight keeps the delivery revoked.
+			if (row.status !== 'revoked') patch.status = 'shipped';
+			if (token && row.ship_token === token) Object.assign(patch, { ship_lock_until: null, ship_token: null });
+			await trx(this.t.deliveries).where({ id: deliveryId }).update(patch);
+			await this.event(trx, 'shipped', {
+				sku: row.sku,
+				orderId: row.order_id,
+				deliveryId,
+				count: row.quantity,
+				actor: info.actor,
+				details: {
+					shopReference,
+					recordOnly: info.recordOnly === true,
+					withoutRecordedSend: row.sent_at === null || row.sent_at === undefined ? true : undefined,
+					afterRevoke: row.status === 'revoked' || undefined,
+				},
+			});
+		});
+		return mapDelivery(await this.deliveryRow(deliveryId));
+	}
+
+	/** Records a failed shop call (scrubbed of keys) and frees the lease; the delivery stays sent. */
+	async markShipFailed(deliveryId: number, token: string | null, info: { error: string; status?: number | null; actor?: Actor }): Promise<Delivery> {
+		const error = await this.scrub(deliveryId, info.error);
+		await this.tx(async (trx) => {
+			const row = (await this.lockRow(trx, deliveryId)) as DeliveryRow;
+			const patch: Record<string, unknown> = { last_error: error, updated_at: Date.now() };
+			if (token && row.ship_token === token) Object.assign(patch, { ship_lock_until: null, ship_token: null });
+			await trx(this.t.deliveries).where({ id: deliveryId }).update(patch);
+			await this.event(trx, 'ship_failed', { sku: row.sku, orderId: row.order_id, deliveryId, actor: info.actor, details: { error, status: info.status ?? undefined } });
+		});
+		return mapDelivery(await this.deliveryRow(deliveryId));
+	}
+
+	// ---------------------------------------------------------------- refunds (DESIGN §1.5)
+
+	/**
+	 * Revokes an order's keys on refund: one result per order line (or one tombstone when nothing was
+	 * delivered yet, so a late "paid" retry answers `revoked`). Revoked keys stay linked to the order
+	 * forever. With `returnUnsent`, keys the buyer never saw (claimed, no send recorded, no send in
+	 * flight) go back to stock instead. Idempotent: a revoked line answers `alreadyRevoked`.
+	 * Without a sku every line is revoked and an order-wide tombstone blocks lines not claimed yet.
+	 */
+	async revoke(input: { orderId: string; sku?: string | null; reason?: string | null; returnUnsent?: boolean; reveal?: boolean; actor?: Actor }): Promise<RevokeResult[]> {
+		const orderId = requireId('orderId', input.orderId, 'Order ID');
+		const sku = input.sku === undefined || input.sku === null || String(input.sku).trim() === '' ? null : requireId('sku', input.sku, 'SKU');
+		if (sku === ORDER_WIDE_SKU) throw new ValidationError('sku', `"${ORDER_WIDE_SKU}" is not a SKU: leave the SKU empty to revoke the whole order.`);
+		const reason = optionalText('reason', input.reason, 255) ?? 'refund';
+		const returnUnsent = input.returnUnsent === true;
+		type Line = Omit<RevokeResult, 'keys'> & { deliveryRowId: number };
+		const lines = await this.tx(async (trx) => {
+			const out: Line[] = [];
+			const now = Date.now();
+			const q = trx(this.t.deliveries).where({ order_id: orderId }).orderBy('id');
+			if (sku) q.whereIn('sku', [sku, ORDER_WIDE_SKU]);
+			if (this.kind !== 'sqlite') q.forUpdate();
+			const rows = (await q) as DeliveryRow[];
+			const targets = rows.filter((r) => r.sku !== ORDER_WIDE_SKU && (sku === null || r.sku === sku));
+			const orderWide = rows.find((r) => r.sku === ORDER_WIDE_SKU);
+			for (const row of targets) {
+				if (row.status === 'revoked') {
+					out.push({ orderId, sku: row.sku, deliveryId: row.id, deliveryRowId: row.id, tombstone: Number(row.quantity) === 0, alreadyRevoked: true, previousStatus: 'revoked', buyerSaw: row.sent_at !== null && row.sent_at !== undefined, revokedKeyIds: [], returnedKeyIds: [], reason: row.revoke_reason });
+					continue;
+				}
+				const sendInFlight = row.send_lock_until !== null && row.send_lock_until !== undefined && Number(row.send_lock_until) >= now;
+				const buyerSaw = row.status !== 'claimed' || (row.sent_at !== null && row.sent_at !== undefined) || sendInFlight;
+				const keyRows = (await trx(this.t.keys).where({ delivery_id: row.id }).whereIn('status', ['assigned', 'revoked']).orderBy('id').select('id', 'status')) as Array<{ id: number; status: KeyStatus }>;
+				const ids = keyRows.filter((k) => k.status === 'assigned').map((k) => Number(k.id));
+				const giveBack = returnUnsent && !buyerSaw;
+				if (ids.length) {
+					const upd = giveBack
+						? { status: 'available', delivery_id: null, assigned_at: null }
+						: { status: 'revoked', revoked_at: now };
+					await trx(this.t.keys).whereIn('id', ids).andWhere({ status: 'assigned' }).update(upd);
+				}
+				await trx(this.t.deliveries).where({ id: row.id }).update({ status: 'revoked', revoked_at: now, revoke_reason: reason, updated_at: now, send_lock_until: null, send_token: null, ship_lock_until: null, ship_token: null });
+				await this.event(trx, 'revoked', {
+					sku: row.sku, orderId, deliveryId: row.id, count: ids.length, actor: input.actor,
+					details: { reason, previousStatus: row.status, buyerSaw, revokedKeyIds: giveBack ? [] : ids, returnedKeyIds: giveBack ? ids : [], fixedContent: !!row.content || undefined },
+				});
+				out.push({ orderId, sku: row.sku, deliveryId: row.id, deliveryRowId: row.id, tombstone: false, alreadyRevoked: false, previousStatus: row.status, buyerSaw, revokedKeyIds: giveBack ? [] : ids, returnedKeyIds: giveBack ? ids : [], reason });
+			}
+			// Tombstone: the line (sku given, nothing delivered for it) or the whole order (no sku).
+			const needTombstone = !orderWide && (sku === null || targets.length === 0);
+			if (needTombstone) {
+				const tombSku = sku ?? ORDER_WIDE_SKU;
+				const id = await this.dialect.insertDeliveryIgnore(trx, this.t, {
+					order_id: orderId, sku: tombSku, quantity: 0, status: 'revoked', strategy: null, content: null,
+					buyer_id: null, buyer_name: null, buyer_email: null, buyer_ip: null, amount: null, shop: null,
+					created_at: now, updated_at: now, revoked_at: now, revoke_reason: reason,
+				});
+				// A claim committed this line a moment ago: run again and revoke it.
+				if (id === null) throw new RevokeRace();
+				await this.event(trx, 'revoked', { sku: tombSku, orderId, deliveryId: id, count: 0, actor: input.actor, details: { reason, tombstone: true } });
+				if (sku || targets.length === 0) {
+					out.push({ orderId, sku: tombSku, deliveryId: id, deliveryRowId: id, tombstone: true, alreadyRevoked: false, previousStatus: null, buyerSaw: false, revokedKeyIds: [], returnedKeyIds: [], reason });
+				}
+			} else if (targets.length === 0 && orderWide) {
+				out.push({ orderId, sku: sku ?? ORDER_WIDE_SKU, deliveryId: orderWide.id, deliveryRowId: orderWide.id, tombstone: true, alreadyRevoked: true, previousStatus: 'revoked', buyerSaw: false, revokedKeyIds: [], returnedKeyIds: [], reason: orderWide.revoke_reason });
+			}
+			return out;
+		}, RevokeRace);
+		const results: RevokeResult[] = [];
+		for (const l of lines) {
+			const { deliveryRowId, ...rest } = l;
+			const keys = l.tombstone ? [] : (await this.withKeys(await this.deliveryRow(deliveryRowId), input.reveal === true)).keys;
+			// Keys given back to stock are no longer this order's: report their ids only.
+			results.push({ ...rest, keys: keys.filter((k) => k.id === null || !l.returnedKeyIds.includes(k.id)) });
+		}
+		return results;
+	}
+
+	// ---------------------------------------------------------------- internals for the lifecycle
+
+	private async deliveryRow(id: number): Promise<DeliveryRow> {
+		const row = (await this.db(this.t.deliveries).where({ id }).first()) as DeliveryRow | undefined;
+		if (!row) throw new StoreError(`No delivery with ID ${id} in this key store.`, 'not_found');
+		return row;
+	}
+
+	/** The delivery row, locked for the rest of the transaction (SQLite: the transaction already holds the write lock). */
+	private async lockRow(trx: Knex.Transaction, id: number): Promise<DeliveryRow> {
+		const q = trx(this.t.deliveries).where({ id });
+		if (this.kind !== 'sqlite') q.forUpdate();
+		const row = (await q.first()) as DeliveryRow | undefined;
+		if (!row) throw new StoreError(`No delivery with ID ${id} in this key store.`, 'not_found');
+		return row;
+	}
+
+	/** An error text with every key of the delivery masked, shortened for storage. */
+	private async scrub(deliveryId: number, text: string): Promise<string> {
+		let out = String(text ?? '').slice(0, 4000);
+		try {
+			const d = await this.withKeys(await this.deliveryRow(deliveryId), true);
+			out = redactSecrets(out, d.keys.map((k) => k.key ?? ''));
+		} catch (err) {
+			if (err instanceof StoreError && err.code === 'not_found') throw err;
+			out = '(error text withheld: the delivery keys could not be read to scrub it)';
+		}
+		return out.slice(0, 1000);
+	}
+
 	async listEvents(input: { orderId?: string; sku?: string; type?: string; limit?: number } = {}): Promise<StoreEvent[]> {
 		const q = this.db(this.t.events).orderBy('id', 'desc').limit(input.limit ?? 100);
 		if (input.orderId) q.where({ order_id: input.orderId });
@@ -828,6 +1188,8 @@ function mapDelivery(r: DeliveryRow): Delivery {
 		revokedAt: ISO(r.revoked_at),
 		revokeReason: r.revoke_reason,
 		lastError: r.last_error,
+		sendCount: Number(r.send_count ?? 0),
+		shipAttempts: Number(r.ship_attempts ?? 0),
 	};
 }
 
@@ -943,6 +1305,6 @@ async function loadKeyMaterial(db: Knex, t: TableNames, secret: string): Promise
 		canary = (await read('canary')) as string;
 	}
 	checkCanary(km, canary);
-	await db(t.meta).insert({ name: 'schema', value: LATEST_MIGRATION }).onConflict('name').ignore();
+	await db(t.meta).insert({ name: 'schema', value: LATEST_MIGRATION }).onConflict('name').merge();
 	return km;
 }

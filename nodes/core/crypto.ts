@@ -128,3 +128,22 @@ export function maskKey(key: string): string {
 	if (visible === 0) return '…'.padStart(Math.min(n, 4), '*');
 	return chars.slice(0, visible).join('') + '…' + chars.slice(n - visible).join('');
 }
+
+/**
+ * Replaces every occurrence of each secret in `text` with its mask (longest first), so an error
+ * message echoed by a mail server or a shop API never carries a key. Secrets shorter than 4
+ * characters are left alone (they would mask ordinary words).
+ */
+export function redactSecrets(text: string, secrets: Iterable<string>): string {
+	const list = [...new Set([...secrets].filter((x) => typeof x === 'string' && x.length >= 4))].sort((a, b) => b.length - a.length);
+	let out = text;
+	for (const secret of list) {
+		if (out.includes(secret)) out = out.split(secret).join(maskKey(secret));
+		// also the JSON-escaped and URL-encoded forms a server may echo
+		const json = JSON.stringify(secret).slice(1, -1);
+		if (json !== secret && out.includes(json)) out = out.split(json).join(maskKey(secret));
+		const url = encodeURIComponent(secret);
+		if (url !== secret && out.includes(url)) out = out.split(url).join(maskKey(secret));
+	}
+	return out;
+}

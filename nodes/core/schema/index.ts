@@ -10,6 +10,10 @@ export interface TableNames {
 	deliveries: string;
 	events: string;
 	meta: string;
+	riskLog: string;
+	riskLocks: string;
+	blocklist: string;
+	alerts: string;
 	migrations: string;
 }
 
@@ -20,6 +24,10 @@ export function tableNames(prefix: string): TableNames {
 		deliveries: `${prefix}deliveries`,
 		events: `${prefix}events`,
 		meta: `${prefix}meta`,
+		riskLog: `${prefix}risk_log`,
+		riskLocks: `${prefix}risk_locks`,
+		blocklist: `${prefix}blocklist`,
+		alerts: `${prefix}alerts`,
 		migrations: `${prefix}migrations`,
 	};
 }
@@ -120,6 +128,63 @@ const migrations: Migration[] = [
 			for (const name of [t.events, t.deliveries, t.keys, t.products, t.meta]) {
 				await knex.schema.dropTableIfExists(name);
 			}
+		},
+	},
+	{
+		// Notify Buyer / Mark Shipped leases (one sender and one shipper per delivery, across workers),
+		// Risk Check (attempt log, per-subject lock rows, blocklist) and Stock Alert state.
+		name: '002_delivery_lifecycle',
+		async up(knex, t) {
+			await knex.schema.alterTable(t.deliveries, (tb) => {
+				tb.bigInteger('send_lock_until').nullable();
+				tb.string('send_token', 36).nullable();
+				tb.integer('send_count').notNullable().defaultTo(0);
+				tb.bigInteger('ship_lock_until').nullable();
+				tb.string('ship_token', 36).nullable();
+				tb.integer('ship_attempts').notNullable().defaultTo(0);
+			});
+			await knex.schema.createTable(t.riskLog, (tb) => {
+				tb.increments('id').primary();
+				tb.bigInteger('at').notNullable();
+				tb.string('order_id', ID_MAX).notNullable();
+				tb.string('line', ID_MAX).notNullable(); // sku of the order line, '' for the whole order
+				tb.string('buyer_id', ID_MAX).nullable();
+				tb.string('buyer_email', 320).nullable();
+				tb.string('buyer_ip', 64).nullable();
+				tb.integer('quantity').nullable();
+				tb.decimal('amount', 14, 2).nullable();
+				tb.string('decision', 16).notNullable(); // pass | review | reject
+				tb.text('reasons').nullable(); // JSON
+				tb.unique(['order_id', 'line'], { indexName: `${t.riskLog}_order_uq` });
+				tb.index(['buyer_id', 'at'], `${t.riskLog}_buyer_ix`);
+				tb.index(['buyer_email', 'at'], `${t.riskLog}_email_ix`);
+				tb.index(['buyer_ip', 'at'], `${t.riskLog}_ip_ix`);
+			});
+			await knex.schema.createTable(t.riskLocks, (tb) => {
+				tb.string('kind', 16).notNullable();
+				tb.string('value', ID_MAX).notNullable();
+				tb.primary(['kind', 'value']);
+			});
+			await knex.schema.createTable(t.blocklist, (tb) => {
+				tb.increments('id').primary();
+				tb.string('kind', 16).notNullable(); // buyer | email | ip
+				tb.string('value', ID_MAX).notNullable();
+				tb.string('reason', 255).nullable();
+				tb.bigInteger('created_at').notNullable();
+				tb.unique(['kind', 'value'], { indexName: `${t.blocklist}_uq` });
+			});
+			await knex.schema.createTable(t.alerts, (tb) => {
+				tb.string('sku', ID_MAX).primary();
+				tb.string('state', 16).notNullable(); // ok | low | empty
+				tb.integer('available').notNullable();
+				tb.bigInteger('changed_at').notNullable();
+			});
+		},
+		async down(knex, t) {
+			for (const name of [t.alerts, t.blocklist, t.riskLocks, t.riskLog]) await knex.schema.dropTableIfExists(name);
+			await knex.schema.alterTable(t.deliveries, (tb) => {
+				tb.dropColumns('send_lock_until', 'send_token', 'send_count', 'ship_lock_until', 'ship_token', 'ship_attempts');
+			});
 		},
 	},
 ];

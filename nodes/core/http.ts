@@ -1,0 +1,149 @@
+/**
+ * Outgoing HTTP calls to the shop API and to message webhooks (IM bots, SMS gateways), with
+ * retries: up to `retries` more attempts with exponential backoff on 5xx answers, timeouts,
+ * refused and dropped connections — never on 4xx (the request itself is wrong; repeating it
+ * cannot help). Success is any 2xx. Uses axios; no n8n imports.
+ *
+ * Errors are HttpCallError with a message a seller understands. Callers scrub secrets from the
+ * message (the response body of a failed call may echo the request).
+ */
+import axios, { type AxiosError, type Method } from 'axios';
+
+export interface HttpCall {
+	method: string;
+	url: string;
+	headers?: Record<string, string>;
+	/** JSON body (object/array) or raw text. Not sent for GET/HEAD. */
+	body?: unknown;
+	/** Per attempt. Default 10 s. */
+	timeoutMs?: number;
+	/** Extra attempts after the first one. Default 3. */
+	retries?: number;
+	/** First backoff; doubles each retry (±20% jitter). Default 500 ms. */
+	backoffMs?: number;
+}
+
+export interface HttpResult {
+	status: number;
+	data: unknown;
+	headers: Record<string, string>;
+	attempts: number;
+}
+
+export class HttpCallError extends Error {
+	constructor(
+		message: string,
+		readonly status: number | null,
+		readonly code: string | null,
+		readonly attempts: number,
+		/** First 500 characters of the response body (may echo the request: scrub before storing). */
+		readonly responseBody: string | null,
+	) {
+		super(message);
+		this.name = 'HttpCallError';
+	}
+}
+
+const TRANSIENT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNRESET', 'ERR_BAD_RESPONSE']);
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+
+function bodyText(data: unknown): string | null {
+	if (data === undefined || data === null || data === '') return null;
+	const s = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : JSON.stringify(data);
+	return s.slice(0, 500);
+}
+
+/** Joins a base URL and a path (`/orders/{id}` style paths are the caller's business). */
+export function joinUrl(base: string, path: string): string {
+	if (/^https?:\/\//i.test(path)) return path;
+	if (!base) throw new HttpCallError('No base URL is configured for the shop API: set it in the Auto Delivery Shop API credential.', null, 'no_base_url', 0, null);
+	return base.replace(/\/+$/, '') + '/' + path.replace(/^\/+/, '');
+}
+
+export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))): Promise<HttpResult> {
+	const method = String(call.method || 'POST').toUpperCase();
+	if (!METHODS.has(method)) throw new HttpCallError(`HTTP method ${method} is not supported.`, null, 'bad_method', 0, null);
+	let url: URL;
+	try {
+		url = new URL(call.url);
+		if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+	} catch {
+		throw new HttpCallError(`"${call.url}" is not a valid http(s) URL.`, null, 'bad_url', 0, null);
+	}
+	const retries = Math.max(0, Math.min(10, call.retries ?? 3));
+	const timeout = Math.max(1, call.timeoutMs ?? 10000);
+	const base = Math.max(0, call.backoffMs ?? 500);
+	const headers: Record<string, string> = { Accept: 'application/json, text/plain, */*', ...(call.headers ?? {}) };
+	let data: unknown = undefined;
+	if (method !== 'GET' && method !== 'HEAD' && call.body !== undefined) {
+		data = call.body;
+		if (typeof data !== 'string' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+	}
+
+	let last: HttpCallError | null = null;
+	for (let attempt = 1; attempt <= retries + 1; attempt++) {
+		try {
+			const res = await axios.request({
+				method: method as Method,
+				url: url.toString(),
+				headers,
+				data,
+				timeout,
+				// the whole exchange, including a server that accepts and never answers
+				signal: AbortSignal.timeout(timeout + 1000),
+				validateStatus: () => true,
+				maxRedirects: 3,
+				responseType: 'text',
+				transformResponse: (x: unknown) => x,
+				maxContentLength: 10 * 1024 * 1024,
+			});
+			const text = typeof res.data === 'string' ? res.data : bodyText(res.data) ?? '';
+			let parsed: unknown = text;
+			try {
+				parsed = text === '' ? null : JSON.parse(text);
+			} catch {
+				// not JSON: keep the text
+			}
+			const outHeaders: Record<string, string> = {};
+			for (const [k, v] of Object.entries(res.headers ?? {})) if (typeof v === 'string') outHeaders[k] = v;
+			if (res.status >= 200 && res.status < 300) return { status: res.status, data: parsed, headers: outHeaders, attempts: attempt };
+			const snippet = bodyText(text);
+			last = new HttpCallError(
+				res.status >= 500
+					? `The server answered ${res.status} ${res.statusText || ''}`.trim() + ` (attempt ${attempt} of ${retries + 1}).`
+					: `The server refused the request: ${res.status} ${res.statusText || ''}`.trim() + `${snippet ? ` — ${snippet.slice(0, 200)}` : ''}. Not retried (a 4xx answer means the request itself is wrong).`,
+				res.status,
+				null,
+				attempt,
+				snippet,
+			);
+			if (res.status < 500) throw last;
+		} catch (err) {
+			if (err instanceof HttpCallError) throw err;
+			const e = err as AxiosError & { cause?: { code?: string } };
+			const code = String(e.code ?? e.cause?.code ?? (e.name === 'CanceledError' || e.name === 'AbortError' ? 'ETIMEDOUT' : 'ERROR'));
+			const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED';
+			last = new HttpCallError(
+				timedOut
+					? `No answer from ${url.host} within ${timeout} ms (attempt ${attempt} of ${retries + 1}).`
+					: code === 'ECONNREFUSED'
+						? `${url.host} refused the connection (attempt ${attempt} of ${retries + 1}). Is the server running?`
+						: code === 'ECONNRESET' || code === 'EPIPE'
+							? `The connection to ${url.host} was dropped (attempt ${attempt} of ${retries + 1}).`
+							: `Could not call ${url.host}: ${code} (attempt ${attempt} of ${retries + 1}).`,
+				null,
+				timedOut ? 'ETIMEDOUT' : code,
+				attempt,
+				null,
+			);
+			if (!timedOut && !TRANSIENT_CODES.has(code)) throw last;
+		}
+		if (attempt <= retries) {
+			const wait = base * 2 ** (attempt - 1);
+			await sleep(Math.round(wait * (0.8 + Math.random() * 0.4)));
+		}
+	}
+	const final = last as HttpCallError;
+	throw new HttpCallError(`${final.message.replace(/ \(attempt \d+ of \d+\)/, '')} Gave up after ${final.attempts} attempts.`, final.status, final.code, final.attempts, final.responseBody);
+}

@@ -1,0 +1,151 @@
+/**
+ * Email through SMTP with nodemailer: one pooled transport per distinct SMTP configuration, shared
+ * by every execution in the process (like the key store registry), closed on exit. No n8n imports.
+ */
+import { createHash } from 'crypto';
+import nodemailer, { type Transporter } from 'nodemailer';
+
+export type SmtpSecurity = 'starttls' | 'tls' | 'none';
+
+export interface SmtpConfig {
+	host: string;
+	port?: number;
+	/** `tls`: TLS from the start (port 465); `starttls`: upgrade (587/25, required); `none`: plain (local relays only). */
+	security?: SmtpSecurity;
+	user?: string;
+	password?: string;
+	from: string;
+	/** Accept self-signed certificates. */
+	allowUnauthorizedCerts?: boolean;
+	/** Per-step timeout. Default 20 s. */
+	timeoutMs?: number;
+}
+
+export interface MailMessage {
+	to: string;
+	subject: string;
+	text?: string;
+	html?: string;
+	replyTo?: string;
+	bcc?: string;
+}
+
+export interface MailSent {
+	messageId: string | null;
+	accepted: string[];
+	response: string;
+}
+
+export class MailError extends Error {
+	constructor(
+		message: string,
+		readonly code: string,
+		/** 4xx SMTP answers and connection problems are worth another try later. */
+		readonly transient: boolean,
+	) {
+		super(message);
+		this.name = 'MailError';
+	}
+}
+
+const transports = new Map<string, Transporter>();
+let hooked = false;
+
+function defaultPort(sec: SmtpSecurity): number {
+	return sec === 'tls' ? 465 : sec === 'starttls' ? 587 : 25;
+}
+
+function options(cfg: SmtpConfig) {
+	if (!cfg.host || !String(cfg.host).trim()) throw new MailError('The SMTP host is missing: set it in the Auto Delivery SMTP credential.', 'config', false);
+	if (!cfg.from || !String(cfg.from).trim()) throw new MailError('The From address is missing: set it in the Auto Delivery SMTP credential.', 'config', false);
+	const security = cfg.security ?? 'starttls';
+	const timeout = cfg.timeoutMs ?? 20000;
+	return {
+		host: cfg.host.trim(),
+		port: cfg.port || defaultPort(security),
+		secure: security === 'tls',
+		requireTLS: security === 'starttls',
+		ignoreTLS: security === 'none',
+		auth: cfg.user ? { user: cfg.user, pass: cfg.password ?? '' } : undefined,
+		tls: { rejectUnauthorized: !cfg.allowUnauthorizedCerts },
+		connectionTimeout: timeout,
+		greetingTimeout: timeout,
+		socketTimeout: timeout,
+		pool: true,
+		maxConnections: 3,
+	};
+}
+
+function transportFor(cfg: SmtpConfig): Transporter {
+	const opts = options(cfg);
+	const key = createHash('sha256').update(JSON.stringify(opts)).digest('hex');
+	let t = transports.get(key);
+	if (!t) {
+		t = nodemailer.createTransport(opts);
+		transports.set(key, t);
+		if (!hooked) {
+			hooked = true;
+			process.once('beforeExit', closeAllTransports);
+		}
+	}
+	return t;
+}
+
+export function closeAllTransports(): void {
+	for (const t of transports.values()) t.close();
+	transports.clear();
+}
+
+/** A seller-readable error for an SMTP failure; never includes the message body. */
+export function describeMailError(cfg: Pick<SmtpConfig, 'host' | 'port'>, err: unknown): MailError {
+	if (err instanceof MailError) return err;
+	const e = err as { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
+	const where = `${cfg.host}${cfg.port ? `:${cfg.port}` : ''}`;
+	const rc = Number(e.responseCode ?? 0);
+	const reply = (e.response ?? '').split('\n')[0].slice(0, 200);
+	if (e.code === 'EAUTH' || rc === 535 || rc === 534) return new MailError(`The SMTP server ${where} refused the login (${reply || e.code}). Check user and password.`, 'auth', false);
+	if (e.code === 'ECONNECTION' || e.code === 'ETIMEDOUT' || e.code === 'ESOCKET' || e.code === 'EDNS') {
+		return new MailError(`Cannot talk to the SMTP server ${where} (${e.code}: ${(e.message ?? '').slice(0, 160)}).`, 'connection', true);
+	}
+	if (e.code === 'EENVELOPE') return new MailError(`The SMTP server ${where} rejected the recipient: ${reply || e.message}.`, 'recipient', false);
+	if (rc >= 400 && rc < 500) return new MailError(`The SMTP server ${where} deferred the message (${reply}). Try again later.`, 'tempfail', true);
+	if (rc >= 500) return new MailError(`The SMTP server ${where} rejected the message (${reply}).`, 'rejected', false);
+	return new MailError(`Sending mail through ${where} failed: ${(e.message ?? String(err)).slice(0, 200)}`, e.code ?? 'error', true);
+}
+
+export async function sendMail(cfg: SmtpConfig, msg: MailMessage): Promise<MailSent> {
+	const t = transportFor(cfg);
+	try {
+		const info = await t.sendMail({
+			from: cfg.from,
+			to: msg.to,
+			bcc: msg.bcc || undefined,
+			replyTo: msg.replyTo || undefined,
+			subject: msg.subject,
+			text: msg.text,
+			html: msg.html,
+		});
+		return {
+			messageId: info.messageId ?? null,
+			accepted: (info.accepted ?? []).map(String),
+			response: String(info.response ?? ''),
+		};
+	} catch (err) {
+		throw describeMailError({ host: cfg.host, port: cfg.port }, err);
+	}
+}
+
+/** Connects, says EHLO, logs in if configured, and quits (the credential test). */
+export async function verifySmtp(cfg: SmtpConfig): Promise<void> {
+	const single: Record<string, unknown> = { ...options(cfg) };
+	delete single.pool;
+	delete single.maxConnections;
+	const t = nodemailer.createTransport(single);
+	try {
+		await t.verify();
+	} catch (err) {
+		throw describeMailError({ host: cfg.host, port: cfg.port }, err);
+	} finally {
+		t.close();
+	}
+}
