@@ -278,6 +278,9 @@ export interface RevokeResult {
 	reason: string | null;
 	/** The revoked keys (masked unless revealed); fixed content shows as one entry with id null. */
 	keys: DeliveredKey[];
+	/** The buyer recorded with the delivery (all null for a tombstone). */
+	buyer: Delivery['buyer'];
+	quantity: number;
 }
 
 /** How long a sender may hold a delivery before another worker may try (a crash frees it this way). */
@@ -1026,7 +1029,7 @@ export class KeyStore {
 		if (sku === ORDER_WIDE_SKU) throw new ValidationError('sku', `"${ORDER_WIDE_SKU}" is not a SKU: leave the SKU empty to revoke the whole order.`);
 		const reason = optionalText('reason', input.reason, 255) ?? 'refund';
 		const returnUnsent = input.returnUnsent === true;
-		type Line = Omit<RevokeResult, 'keys'> & { deliveryRowId: number };
+		type Line = Omit<RevokeResult, 'keys' | 'buyer' | 'quantity'> & { deliveryRowId: number };
 		const lines = await this.tx(async (trx) => {
 			const out: Line[] = [];
 			const now = Date.now();
@@ -1082,9 +1085,10 @@ export class KeyStore {
 		const results: RevokeResult[] = [];
 		for (const l of lines) {
 			const { deliveryRowId, ...rest } = l;
-			const keys = l.tombstone ? [] : (await this.withKeys(await this.deliveryRow(deliveryRowId), input.reveal === true)).keys;
+			const d = await this.withKeys(await this.deliveryRow(deliveryRowId), input.reveal === true && !l.tombstone);
 			// Keys given back to stock are no longer this order's: report their ids only.
-			results.push({ ...rest, keys: keys.filter((k) => k.id === null || !l.returnedKeyIds.includes(k.id)) });
+			const keys = l.tombstone ? [] : d.keys.filter((k) => k.id === null || !l.returnedKeyIds.includes(k.id));
+			results.push({ ...rest, keys, buyer: d.buyer, quantity: d.quantity });
 		}
 		return results;
 	}
