@@ -852,9 +852,11 @@ export class KeyStore {
 		const leaseMs = opts.leaseMs ?? DEFAULT_SEND_LEASE_MS;
 		const deadline = Date.now() + (opts.waitMs ?? leaseMs + 5000);
 		for (let attempt = 0; ; attempt++) {
-			const row = await this.deliveryRow(deliveryId);
+			const row = await this.revokeStraggler(await this.deliveryRow(deliveryId));
 			if (row.status === 'revoked') return { kind: 'revoked', delivery: await this.withKeys(row, false) };
-			if (!opts.resend && (row.status === 'sent' || row.status === 'shipped')) {
+			// "Sent" is the recorded send, not the status: a delivery marked shipped without a recorded
+			// send (the seller's override) has still never been sent to the buyer.
+			if (!opts.resend && row.sent_at !== null && row.sent_at !== undefined) {
 				return { kind: 'already_sent', delivery: await this.withKeys(row, false) };
 			}
 			const token = randomUUID();
@@ -862,8 +864,9 @@ export class KeyStore {
 			const taken = await retryBusy(async () => {
 				const q = this.db(this.t.deliveries)
 					.where({ id: deliveryId })
-					.whereIn('status', opts.resend ? ['claimed', 'sent', 'shipped'] : ['claimed'])
+					.whereIn('status', ['claimed', 'sent', 'shipped'])
 					.andWhere((b) => b.whereNull('send_lock_until').orWhere('send_lock_until', '<', now));
+				if (!opts.resend) q.whereNull('sent_at');
 				return Number(await q.update({ send_lock_until: now + leaseMs, send_token: token }));
 			});
 			if (taken === 1) return { kind: 'go', token, delivery: await this.withKeys(await this.deliveryRow(deliveryId), true) };
@@ -944,7 +947,7 @@ export class KeyStore {
 		const leaseMs = opts.leaseMs ?? DEFAULT_SHIP_LEASE_MS;
 		const deadline = Date.now() + (opts.waitMs ?? leaseMs + 5000);
 		for (let attempt = 0; ; attempt++) {
-			const row = await this.deliveryRow(deliveryId);
+			const row = await this.revokeStraggler(await this.deliveryRow(deliveryId), opts.actor);
 			if (row.status === 'revoked') return { kind: 'revoked', delivery: await this.withKeys(row, false) };
 			if (row.status === 'shipped') return { kind: 'already_shipped', delivery: await this.withKeys(row, false) };
 			if (row.status === 'claimed' && requireSent) {
@@ -1019,9 +1022,10 @@ export class KeyStore {
 	/**
 	 * Revokes an order's keys on refund: one result per order line (or one tombstone when nothing was
 	 * delivered yet, so a late "paid" retry answers `revoked`). Revoked keys stay linked to the order
-	 * forever. With `returnUnsent`, keys the buyer never saw (claimed, no send recorded, no send in
-	 * flight) go back to stock instead. Idempotent: a revoked line answers `alreadyRevoked`.
-	 * Without a sku every line is revoked and an order-wide tombstone blocks lines not claimed yet.
+	 * forever. With `returnUnsent`, keys nothing ever tried to hand over (no send recorded, in flight,
+	 * failed or crashed, no shop call) go back to stock instead. Idempotent: a revoked line answers
+	 * `alreadyRevoked`. Without a sku every line is revoked and an order-wide tombstone blocks lines
+	 * not claimed yet.
 	 */
 	async revoke(input: { orderId: string; sku?: string | null; reason?: string | null; returnUnsent?: boolean; reveal?: boolean; actor?: Actor }): Promise<RevokeResult[]> {
 		const orderId = requireId('orderId', input.orderId, 'Order ID');
@@ -1030,7 +1034,7 @@ export class KeyStore {
 		const reason = optionalText('reason', input.reason, 255) ?? 'refund';
 		const returnUnsent = input.returnUnsent === true;
 		type Line = Omit<RevokeResult, 'keys' | 'buyer' | 'quantity'> & { deliveryRowId: number };
-		const lines = await this.tx(async (trx) => {
+		const pass = () => this.tx(async (trx) => {
 			const out: Line[] = [];
 			const now = Date.now();
 			const q = trx(this.t.deliveries).where({ order_id: orderId }).orderBy('id');
@@ -1039,13 +1043,25 @@ export class KeyStore {
 			const rows = (await q) as DeliveryRow[];
 			const targets = rows.filter((r) => r.sku !== ORDER_WIDE_SKU && (sku === null || r.sku === sku));
 			const orderWide = rows.find((r) => r.sku === ORDER_WIDE_SKU);
+			const present = (v: unknown) => v !== null && v !== undefined;
+			// What the record still shows of attempts to hand the keys over (revoking clears the leases).
+			const handedOver = (row: DeliveryRow) =>
+				present(row.sent_at) || Number(row.send_count ?? 0) > 0 || present(row.last_error) || present(row.shipped_at) || Number(row.ship_attempts ?? 0) > 0;
 			for (const row of targets) {
 				if (row.status === 'revoked') {
-					out.push({ orderId, sku: row.sku, deliveryId: row.id, deliveryRowId: row.id, tombstone: Number(row.quantity) === 0, alreadyRevoked: true, previousStatus: 'revoked', buyerSaw: row.sent_at !== null && row.sent_at !== undefined, revokedKeyIds: [], returnedKeyIds: [], reason: row.revoke_reason });
+					out.push({ orderId, sku: row.sku, deliveryId: row.id, deliveryRowId: row.id, tombstone: Number(row.quantity) === 0, alreadyRevoked: true, previousStatus: 'revoked', buyerSaw: handedOver(row), revokedKeyIds: [], returnedKeyIds: [], reason: row.revoke_reason });
 					continue;
 				}
-				const sendInFlight = row.send_lock_until !== null && row.send_lock_until !== undefined && Number(row.send_lock_until) >= now;
-				const buyerSaw = row.status !== 'claimed' || (row.sent_at !== null && row.sent_at !== undefined) || sendInFlight;
+				// The buyer saw (or may have seen) the keys once anything tried to hand them over: a recorded
+				// send, a send lease (in flight, or left behind by a sender that crashed after sending), a
+				// failed send (the failure may come after the message went out), or a shop call (Mark
+				// Shipped may carry the content). Only keys nothing ever tried to hand over may go back.
+				const buyerSaw =
+					row.status !== 'claimed' ||
+					handedOver(row) ||
+					present(row.send_lock_until) ||
+					present(row.send_token) ||
+					present(row.ship_lock_until);
 				const keyRows = (await trx(this.t.keys).where({ delivery_id: row.id }).whereIn('status', ['assigned', 'revoked']).orderBy('id').select('id', 'status')) as Array<{ id: number; status: KeyStatus }>;
 				const ids = keyRows.filter((k) => k.status === 'assigned').map((k) => Number(k.id));
 				const giveBack = returnUnsent && !buyerSaw;
@@ -1082,6 +1098,15 @@ export class KeyStore {
 			}
 			return out;
 		}, RevokeRace);
+		let lines = await pass();
+		if (sku === null) {
+			// A claim of a new line that read the order before the order-wide tombstone committed may
+			// commit its line just after (PostgreSQL / MySQL; SQLite serialises both). Look once more
+			// and revoke what arrived; beginSend / beginShip revoke any later straggler before it can
+			// reach the buyer.
+			const late = (await pass()).filter((l) => !l.alreadyRevoked && !l.tombstone);
+			lines = [...lines.filter((l) => !late.some((x) => x.sku === l.sku)), ...late];
+		}
 		const results: RevokeResult[] = [];
 		for (const l of lines) {
 			const { deliveryRowId, ...rest } = l;
@@ -1094,6 +1119,18 @@ export class KeyStore {
 	}
 
 	// ---------------------------------------------------------------- internals for the lifecycle
+
+	/**
+	 * A live line of an order refunded as a whole (order-wide tombstone): a claim that read the order
+	 * just before the refund committed it just after. Revoke it now, before anything hands it over.
+	 */
+	private async revokeStraggler(row: DeliveryRow, actor?: Actor): Promise<DeliveryRow> {
+		if (row.status === 'revoked' || row.sku === ORDER_WIDE_SKU) return row;
+		const tomb = (await this.db(this.t.deliveries).where({ order_id: row.order_id, sku: ORDER_WIDE_SKU, status: 'revoked' }).first('revoke_reason')) as { revoke_reason: string | null } | undefined;
+		if (!tomb) return row;
+		await this.revoke({ orderId: row.order_id, sku: row.sku, reason: tomb.revoke_reason ?? 'refund', actor });
+		return this.deliveryRow(row.id);
+	}
 
 	private async deliveryRow(id: number): Promise<DeliveryRow> {
 		const row = (await this.db(this.t.deliveries).where({ id }).first()) as DeliveryRow | undefined;

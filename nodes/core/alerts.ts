@@ -8,6 +8,8 @@
  * several concurrent checks wins. A better state (restock) is recorded silently, which re-arms the
  * alert. Fixed-content products never run out and are skipped.
  */
+import type { Knex } from 'knex';
+
 import type { Actor, KeyStore } from './KeyStore';
 import { ValidationError } from './errors';
 import { ORDER_WIDE_SKU } from './KeyStore';
@@ -47,16 +49,9 @@ export async function checkStock(
 		const previous = states.get(r.sku) ?? 'ok';
 		let alert = false;
 		if (state !== previous) {
-			const moved = await moveState(store, r.sku, previous, state, r.available, states.has(r.sku));
-			alert = moved && RANK[state] > RANK[previous];
-			if (alert) {
-				await store.event(store.db, 'alert', {
-					sku: r.sku,
-					count: r.available,
-					actor: opts.actor,
-					details: { state, previousState: previous, threshold },
-				});
-			}
+			alert = await moveState(store, r.sku, previous, state, r.available, async (trx) => {
+				await store.event(trx, 'alert', { sku: r.sku, count: r.available, actor: opts.actor, details: { state, previousState: previous, threshold } });
+			});
 		}
 		if (alert || opts.reportAll) {
 			out.push({
@@ -80,19 +75,26 @@ export async function checkStock(
 	return out;
 }
 
-/** Conditional state change: true only for the one check that made it. */
-async function moveState(store: KeyStore, sku: string, from: StockState, to: StockState, available: number, exists: boolean): Promise<boolean> {
+/**
+ * Conditional state change from the state this check read: exactly one of several concurrent checks
+ * makes it. Returns true (and records the alert event in the same transaction) when that check
+ * crossed into a worse state; a better state (restock) is recorded silently, which re-arms the alert.
+ */
+async function moveState(store: KeyStore, sku: string, from: StockState, to: StockState, available: number, onAlert: (trx: Knex.Transaction) => Promise<void>): Promise<boolean> {
 	const now = Date.now();
 	return store.tx(async (trx) => {
-		if (!exists) {
-			const current = await trx(store.t.alerts).where({ sku }).first('state');
-			if (!current) {
-				await trx(store.t.alerts).insert({ sku, state: to, available, changed_at: now });
-				return true;
+		// A sku seen for the first time starts at 'ok'; concurrent first checks insert it once.
+		if (from === 'ok') {
+			if (store.kind === 'mysql') {
+				await trx.raw('INSERT INTO ?? (sku, state, available, changed_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE sku = sku', [store.t.alerts, sku, 'ok', available, now]);
+			} else {
+				await trx(store.t.alerts).insert({ sku, state: 'ok', available, changed_at: now }).onConflict('sku').ignore();
 			}
 		}
-		const n = await trx(store.t.alerts).where({ sku, state: from }).update({ state: to, available, changed_at: now });
-		return Number(n) === 1;
+		const n = Number(await trx(store.t.alerts).where({ sku, state: from }).update({ state: to, available, changed_at: now }));
+		const alert = n === 1 && RANK[to] > RANK[from];
+		if (alert) await onAlert(trx);
+		return alert;
 	});
 }
 

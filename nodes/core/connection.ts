@@ -3,6 +3,7 @@
  * understands. SQLite gets WAL mode, a busy timeout, full sync, and write transactions that begin
  * IMMEDIATE (several processes may share one file).
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { knex as createKnex, type Knex } from 'knex';
@@ -66,6 +67,53 @@ export function resolvePrefix(prefix: string | undefined): string {
 
 let sqliteClientClass: unknown;
 
+/**
+ * The sqlite3 driver: this package's own copy, or — when its native binding is missing — the copy
+ * n8n itself runs on. n8n's Community Nodes installer runs `npm install --ignore-scripts`, so our
+ * sqlite3 gets no compiled binding there; n8n ships sqlite3 for its own database, built for the
+ * very Node.js it runs on, and it is found from the running program's folder.
+ */
+export function loadSqlite3(
+	load: (id: string) => unknown = require,
+	resolveFrom: (id: string, base: string) => string = (id, base) => require.resolve(id, { paths: [base] }),
+	programs: Array<string | undefined> = [require.main?.filename, process.argv[1]],
+): unknown {
+	let first: unknown;
+	try {
+		return load('sqlite3');
+	} catch (err) {
+		first = err;
+	}
+	const tried = new Set<string>();
+	for (const program of programs) {
+		if (!program) continue;
+		let base: string;
+		try {
+			base = path.dirname(fs.realpathSync(program));
+		} catch {
+			continue;
+		}
+		let resolved: string;
+		try {
+			resolved = resolveFrom('sqlite3', base);
+		} catch {
+			continue;
+		}
+		if (tried.has(resolved)) continue;
+		tried.add(resolved);
+		try {
+			return load(resolved);
+		} catch {
+			// try the next candidate
+		}
+	}
+	const reason = String((first as Error)?.message ?? first).split('\n')[0];
+	throw new StoreError(
+		`The SQLite driver (sqlite3) could not be loaded: ${reason}. Its native part was not built (npm install --ignore-scripts). ` +
+			'Run "npm rebuild sqlite3" in the folder where n8n-nodes-auto-delivery is installed (e.g. ~/.n8n/nodes), or use PostgreSQL or MySQL/MariaDB.',
+	);
+}
+
 /** A knex SQLite client whose transactions begin IMMEDIATE (take the write lock up front). */
 function immediateSqliteClient(): unknown {
 	if (sqliteClientClass) return sqliteClientClass;
@@ -82,6 +130,10 @@ function immediateSqliteClient(): unknown {
 		}
 	}
 	class ImmediateClient extends ClientSqlite {
+		_driver() {
+			return loadSqlite3();
+		}
+
 		transaction(container: unknown, config: unknown, outerTx: unknown) {
 			const Tx = ImmediateTransaction as unknown as new (...a: unknown[]) => unknown;
 			return new Tx(this, container, config, outerTx);

@@ -7,6 +7,8 @@
  * Errors are HttpCallError with a message a seller understands. Callers scrub secrets from the
  * message (the response body of a failed call may echo the request).
  */
+import * as https from 'https';
+
 import axios, { type AxiosError, type Method } from 'axios';
 
 export interface HttpCall {
@@ -21,6 +23,8 @@ export interface HttpCall {
 	retries?: number;
 	/** First backoff; doubles each retry (±20% jitter). Default 500 ms. */
 	backoffMs?: number;
+	/** Accept self-signed / invalid TLS certificates ("Ignore SSL Issues"). Default false. */
+	ignoreSsl?: boolean;
 }
 
 export interface HttpResult {
@@ -44,7 +48,53 @@ export class HttpCallError extends Error {
 	}
 }
 
-const TRANSIENT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNRESET', 'ERR_BAD_RESPONSE']);
+const TRANSIENT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ERR_BAD_RESPONSE']);
+
+/** Certificate and handshake failures: retrying cannot help; the seller must fix TLS or opt out. */
+const TLS_CODES = new Set([
+	'DEPTH_ZERO_SELF_SIGNED_CERT',
+	'SELF_SIGNED_CERT_IN_CHAIN',
+	'CERT_HAS_EXPIRED',
+	'CERT_NOT_YET_VALID',
+	'CERT_UNTRUSTED',
+	'CERT_REVOKED',
+	'CERT_REJECTED',
+	'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+	'UNABLE_TO_GET_ISSUER_CERT',
+	'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+	'ERR_TLS_CERT_ALTNAME_INVALID',
+	'EPROTO',
+	'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+export function isTlsErrorCode(code: string | null | undefined): boolean {
+	return !!code && (TLS_CODES.has(code) || /^ERR_SSL_|^ERR_TLS_/.test(code));
+}
+
+/** One agent for "Ignore SSL Issues" (certificate checks off), shared by every call that asks for it. */
+let insecureAgent: https.Agent | undefined;
+function agentFor(ignoreSsl: boolean | undefined): https.Agent | undefined {
+	if (!ignoreSsl) return undefined;
+	insecureAgent ??= new https.Agent({ rejectUnauthorized: false });
+	return insecureAgent;
+}
+
+/** A seller-readable sentence for a network error code (no retry counts). */
+function networkMessage(code: string, host: string, timeout: number, timedOut: boolean): string {
+	if (timedOut) return `No answer from ${host} within ${timeout} ms`;
+	if (code === 'ECONNREFUSED') return `${host} refused the connection. Is the server running and the port right?`;
+	if (code === 'ECONNRESET' || code === 'EPIPE') return `The connection to ${host} was dropped`;
+	if (code === 'ENOTFOUND') return `The host name ${host.replace(/:\d+$/, '')} was not found (DNS). Check the URL`;
+	if (code === 'EAI_AGAIN') return `The host name ${host.replace(/:\d+$/, '')} could not be resolved right now (DNS)`;
+	if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return `${host} is unreachable from this machine (no network route)`;
+	if (code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_HTTP_TOKEN') {
+		return `A request header has an invalid name or value (${code}); check the header settings of the credential`;
+	}
+	if (isTlsErrorCode(code)) {
+		return `TLS/SSL problem with ${host}: ${code}. Fix the server's certificate, use the right http/https scheme, or switch on "Ignore SSL Issues" in the credential if you trust this server`;
+	}
+	return `Could not call ${host}: ${code}`;
+}
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
 
@@ -82,6 +132,8 @@ export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promi
 	}
 
 	let last: HttpCallError | null = null;
+	/** The last failure as a sentence without the attempt count (for the final "gave up" message). */
+	let lastSentence = '';
 	for (let attempt = 1; attempt <= retries + 1; attempt++) {
 		try {
 			const res = await axios.request({
@@ -93,10 +145,12 @@ export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promi
 				// the whole exchange, including a server that accepts and never answers
 				signal: AbortSignal.timeout(timeout + 1000),
 				validateStatus: () => true,
-				maxRedirects: 3,
+				// No redirects: a redirect to another host would carry custom auth headers (X-Api-Key …) along.
+				maxRedirects: 0,
 				responseType: 'text',
 				transformResponse: (x: unknown) => x,
 				maxContentLength: 10 * 1024 * 1024,
+				httpsAgent: agentFor(call.ignoreSsl),
 			});
 			const text = typeof res.data === 'string' ? res.data : bodyText(res.data) ?? '';
 			let parsed: unknown = text;
@@ -109,10 +163,13 @@ export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promi
 			for (const [k, v] of Object.entries(res.headers ?? {})) if (typeof v === 'string') outHeaders[k] = v;
 			if (res.status >= 200 && res.status < 300) return { status: res.status, data: parsed, headers: outHeaders, attempts: attempt };
 			const snippet = bodyText(text);
+			lastSentence = `The server answered ${res.status} ${res.statusText || ''}`.trim();
 			last = new HttpCallError(
 				res.status >= 500
-					? `The server answered ${res.status} ${res.statusText || ''}`.trim() + ` (attempt ${attempt} of ${retries + 1}).`
-					: `The server refused the request: ${res.status} ${res.statusText || ''}`.trim() + `${snippet ? ` — ${snippet.slice(0, 200)}` : ''}. Not retried (a 4xx answer means the request itself is wrong).`,
+					? `${lastSentence} (attempt ${attempt} of ${retries + 1}).`
+					: res.status >= 300 && res.status < 400
+						? `The server answered ${res.status} (a redirect${outHeaders.location ? ` to ${String(outHeaders.location).slice(0, 200)}` : ''}). Redirects are not followed, so credentials never reach another address: use the final URL.`
+						: `The server refused the request: ${res.status} ${res.statusText || ''}`.trim() + `${snippet ? ` — ${snippet.slice(0, 200)}` : ''}. Not retried (a 4xx answer means the request itself is wrong).`,
 				res.status,
 				null,
 				attempt,
@@ -124,20 +181,16 @@ export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promi
 			const e = err as AxiosError & { cause?: { code?: string } };
 			const code = String(e.code ?? e.cause?.code ?? (e.name === 'CanceledError' || e.name === 'AbortError' ? 'ETIMEDOUT' : 'ERROR'));
 			const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED';
+			const transient = timedOut || TRANSIENT_CODES.has(code);
+			lastSentence = networkMessage(code, url.host, timeout, timedOut);
 			last = new HttpCallError(
-				timedOut
-					? `No answer from ${url.host} within ${timeout} ms (attempt ${attempt} of ${retries + 1}).`
-					: code === 'ECONNREFUSED'
-						? `${url.host} refused the connection (attempt ${attempt} of ${retries + 1}). Is the server running?`
-						: code === 'ECONNRESET' || code === 'EPIPE'
-							? `The connection to ${url.host} was dropped (attempt ${attempt} of ${retries + 1}).`
-							: `Could not call ${url.host}: ${code} (attempt ${attempt} of ${retries + 1}).`,
+				transient ? `${lastSentence} (attempt ${attempt} of ${retries + 1}).` : `${lastSentence}.`,
 				null,
 				timedOut ? 'ETIMEDOUT' : code,
 				attempt,
 				null,
 			);
-			if (!timedOut && !TRANSIENT_CODES.has(code)) throw last;
+			if (!transient) throw last;
 		}
 		if (attempt <= retries) {
 			const wait = base * 2 ** (attempt - 1);
@@ -145,5 +198,6 @@ export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promi
 		}
 	}
 	const final = last as HttpCallError;
-	throw new HttpCallError(`${final.message.replace(/ \(attempt \d+ of \d+\)/, '')} Gave up after ${final.attempts} attempts.`, final.status, final.code, final.attempts, final.responseBody);
+	const stop = /[.?!]$/.test(lastSentence) ? '' : '.';
+	throw new HttpCallError(`${lastSentence}${stop} Gave up after ${final.attempts} attempts.`, final.status, final.code, final.attempts, final.responseBody);
 }

@@ -48,6 +48,46 @@ export class MailError extends Error {
 	}
 }
 
+// ---------------------------------------------------------------- addresses
+
+const LOCAL_ATOM = "[\\p{L}\\p{N}!#$%&'*+/=?^_`{|}~-]+";
+const LOCAL_PART = new RegExp(`^${LOCAL_ATOM}(?:\\.${LOCAL_ATOM})*$`, 'u');
+const DOMAIN_LABEL = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
+const TOP_LEVEL = /^(?:\p{L}{2,63}|xn--[a-z0-9-]{1,59})$/iu;
+
+/** Whether `addr` is a bare mailbox address like `buyer@example.com` (internationalised names allowed). */
+export function isEmailAddress(addr: string): boolean {
+	if (typeof addr !== 'string' || addr.length > 254 || /[\s<>"]/.test(addr)) return false;
+	const at = addr.lastIndexOf('@');
+	if (at <= 0 || at > 64) return false;
+	if (!LOCAL_PART.test(addr.slice(0, at))) return false;
+	const labels = addr.slice(at + 1).split('.');
+	if (labels.length < 2) return false;
+	return labels.every((l) => DOMAIN_LABEL.test(l)) && TOP_LEVEL.test(labels[labels.length - 1]);
+}
+
+/**
+ * The mailbox of one recipient written as `buyer@example.com` or `Name <buyer@example.com>`;
+ * null when it is not a valid address (also when it holds a line break: no header injection).
+ */
+export function mailboxOf(value: string): string | null {
+	if (typeof value !== 'string' || /[\r\n\0]/.test(value)) return null;
+	const v = value.trim();
+	const named = /^(?:"[^"\\]*"|[^"<>,;@]*)\s*<([^<>\s]+)>$/u.exec(v);
+	const addr = named ? named[1] : v;
+	return isEmailAddress(addr) ? addr : null;
+}
+
+/** Splits a comma/semicolon separated list of recipients (empty entries dropped). */
+export function splitRecipients(value: string | null | undefined): string[] {
+	return String(value ?? '')
+		.split(/[,;]/)
+		.map((s) => s.trim())
+		.filter((s) => s !== '');
+}
+
+// ---------------------------------------------------------------- transports
+
 const transports = new Map<string, Transporter>();
 let hooked = false;
 
@@ -103,9 +143,40 @@ export function describeMailError(cfg: Pick<SmtpConfig, 'host' | 'port'>, err: u
 	const where = `${cfg.host}${cfg.port ? `:${cfg.port}` : ''}`;
 	const rc = Number(e.responseCode ?? 0);
 	const reply = (e.response ?? '').split('\n')[0].slice(0, 200);
+	if (e.code === 'ETLS' || e.command === 'STARTTLS') {
+		return new MailError(
+			`The SMTP server ${where} does not accept STARTTLS (${reply || (e.message ?? '').slice(0, 120)}). Set Security to TLS (usually port 465), or None only for a local relay.`,
+			'tls',
+			false,
+		);
+	}
 	if (e.code === 'EAUTH' || rc === 535 || rc === 534) return new MailError(`The SMTP server ${where} refused the login (${reply || e.code}). Check user and password.`, 'auth', false);
 	if (e.code === 'ECONNECTION' || e.code === 'ETIMEDOUT' || e.code === 'ESOCKET' || e.code === 'EDNS') {
-		return new MailError(`Cannot talk to the SMTP server ${where} (${e.code}: ${(e.message ?? '').slice(0, 160)}).`, 'connection', true);
+		const text = e.message ?? '';
+		const sys = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\b/.exec(text)?.[1];
+		if (sys === 'ECONNREFUSED') {
+			return new MailError(`Cannot talk to the SMTP server ${where}: the connection was refused (ECONNREFUSED), nothing listens there. Check host and port (465 for TLS, 587 for STARTTLS, 25 for a plain relay).`, 'connection', true);
+		}
+		if (sys === 'ENOTFOUND' || (e.code === 'EDNS' && sys !== 'EAI_AGAIN')) {
+			return new MailError(`Cannot talk to the SMTP server ${where}: the host name was not found (DNS). Check the host.`, 'connection', false);
+		}
+		if (sys === 'EHOSTUNREACH' || sys === 'ENETUNREACH') {
+			return new MailError(`Cannot talk to the SMTP server ${where}: it is unreachable from this machine (${sys}).`, 'connection', true);
+		}
+		if (e.code === 'ETIMEDOUT' || sys === 'ETIMEDOUT' || /timeout|timed out/i.test(text)) {
+			return new MailError(`Cannot talk to the SMTP server ${where}: no answer in time (${text.slice(0, 120)}). Check host, port, Security and any firewall.`, 'connection', true);
+		}
+		if (/wrong version number|ssl|tls|certificate|self[- ]signed/i.test(text)) {
+			const why = /wrong version number/i.test(text)
+				? 'the server does not speak TLS on this port'
+				: text.replace(/\s+/g, ' ').trim().slice(0, 160);
+			return new MailError(
+				`TLS problem with the SMTP server ${where} (${why}). Check Security: TLS for port 465, STARTTLS for 587; for a self-signed certificate switch on "Ignore SSL Issues".`,
+				'tls',
+				false,
+			);
+		}
+		return new MailError(`Cannot talk to the SMTP server ${where} (${e.code}: ${text.slice(0, 160)}).`, 'connection', true);
 	}
 	if (e.code === 'EENVELOPE') return new MailError(`The SMTP server ${where} rejected the recipient: ${reply || e.message}.`, 'recipient', false);
 	if (rc >= 400 && rc < 500) return new MailError(`The SMTP server ${where} deferred the message (${reply}). Try again later.`, 'tempfail', true);
@@ -131,7 +202,7 @@ export async function sendMail(cfg: SmtpConfig, msg: MailMessage): Promise<MailS
 			response: String(info.response ?? ''),
 		};
 	} catch (err) {
-		throw describeMailError({ host: cfg.host, port: cfg.port }, err);
+		throw describeMailError({ host: cfg.host, port: cfg.port || defaultPort(cfg.security ?? 'starttls') }, err);
 	}
 }
 
@@ -144,7 +215,7 @@ export async function verifySmtp(cfg: SmtpConfig): Promise<void> {
 	try {
 		await t.verify();
 	} catch (err) {
-		throw describeMailError({ host: cfg.host, port: cfg.port }, err);
+		throw describeMailError({ host: cfg.host, port: cfg.port || defaultPort(cfg.security ?? 'starttls') }, err);
 	} finally {
 		t.close();
 	}

@@ -165,7 +165,11 @@ function isObject(v: unknown): v is Obj {
 	return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function getPath(root: unknown, path: string): unknown {
+/**
+ * Reads a dotted path (`data.orders.0.sku`) from parsed JSON; own properties only, a numeric
+ * segment indexes an array. `undefined` when the path leads nowhere.
+ */
+export function getPath(root: unknown, path: string): unknown {
 	let cur: unknown = root;
 	for (const seg of path.split('.')) {
 		if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
@@ -322,6 +326,21 @@ function parseEvent(r: Read, eventValues: Record<string, OrderEvent> | undefined
 		'event',
 		`${r.label} must be "order.paid" or "order.refunded" (got ${shown}).`,
 	);
+}
+
+/**
+ * Only the event of a webhook body (mapped, validated), without validating the rest of the order:
+ * lets a webhook acknowledge events it does not handle before checking their payload.
+ * Throws ValidationError('event' | 'body' | 'mapping.<key>' | 'eventValues.<key>') like parseOrder.
+ */
+export function parseOrderEvent(body: unknown, opts: ParseOrderOptions = {}): OrderEvent {
+	validateMapping(opts);
+	if (!isObject(body)) throw new ValidationError('body', 'body must be a JSON object (the order).');
+	const src = opts.mapping?.event;
+	const read: Read = src
+		? { value: getPath(body, src), label: `event (from "${showPath(src)}")` }
+		: { value: getPath(body, 'event'), label: 'event' };
+	return parseEvent(read, opts.eventValues);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  */
 import type { Knex } from 'knex';
 
-import { ValidationError } from './errors';
+import { StoreError, ValidationError } from './errors';
 import type { Actor, KeyStore } from './KeyStore';
 import { optionalAmount, optionalNonNegativeInt, optionalText, requireId } from './validate';
 import { ID_MAX } from './schema';
@@ -48,6 +48,9 @@ export interface RiskInput {
 	buyerId?: string | null;
 	email?: string | null;
 	ip?: string | null;
+	/** Kept with the decision so a held order line can be approved later (Approve Held Order). */
+	buyerName?: string | null;
+	shop?: string | null;
 	quantity?: number | string | null;
 	amount?: number | string | null;
 	actor?: Actor;
@@ -132,6 +135,8 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 	const ip = normalise('ip', input.ip);
 	const quantity = input.quantity === undefined || input.quantity === null || input.quantity === '' ? null : optionalNonNegativeInt('quantity', input.quantity);
 	const amount = optionalAmount('amount', input.amount);
+	const buyerName = optionalText('buyerName', input.buyerName, 255);
+	const shop = optionalText('shop', input.shop, ID_MAX);
 	const t = store.t;
 
 	const subjects: Array<{ kind: BlockKind; value: string; rule: RateRule | null | undefined; column: string; name: RiskReason['rule']; label: string }> = [];
@@ -201,13 +206,17 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 			reasons.push({ rule: 'amount', action: rules.amount.action, message: `Amount ${amount} is at or above the review threshold of ${rules.amount.threshold}.` });
 		}
 		const decision: RiskDecision = reasons.some((r) => r.action === 'reject') ? 'reject' : reasons.length ? 'review' : 'pass';
-		await trx(t.riskLog).insert({
+		// Without a rate rule nothing serialises two evaluations of this very line: the unique
+		// (order_id, line) key does. The loser runs again and replays the winner's decision.
+		await insertOnce(trx(t.riskLog), {
 			at: now,
 			order_id: orderId,
 			line,
 			buyer_id: buyerId,
 			buyer_email: email,
 			buyer_ip: ip,
+			buyer_name: buyerName,
+			shop,
 			quantity,
 			amount,
 			decision,
@@ -220,7 +229,85 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 			details: { decision, rules: reasons.map((r) => r.rule) },
 		});
 		return { decision, reasons, replayed: false, orderId, line };
+	}, SameLineRace);
+}
+
+// ---------------------------------------------------------------- approving held orders
+
+/** A held order line, as recorded by Risk Check, in the Shop Webhook item shape (for Claim Key). */
+export interface ApprovedLine {
+	orderId: string;
+	sku: string;
+	quantity: number | null;
+	amount: number | null;
+	shop: string | null;
+	buyer: { id: string | null; name: string | null; email: string | null; ip: string | null };
+	risk: { decision: RiskDecision; reasons: RiskReason[]; approved: true; alreadyApproved: boolean; approvedAt: string };
+}
+
+/**
+ * The seller approves an order line that Risk Check held (Review, or Reject as an explicit
+ * override): records the approval (audit event `risk_approved`) and returns the line as recorded,
+ * ready for Claim Key. Approving again answers `alreadyApproved`. A line that passed, or that was
+ * never evaluated, is refused (nothing to approve; nothing changes).
+ */
+export async function approveHeld(store: KeyStore, input: { orderId: string; line?: string | null; note?: string | null; actor?: Actor }): Promise<ApprovedLine> {
+	const orderId = requireId('orderId', input.orderId, 'Order ID');
+	const line = input.line === undefined || input.line === null || String(input.line).trim() === '' ? '' : requireId('line', input.line, 'SKU');
+	const note = optionalText('note', input.note, 255);
+	const t = store.t;
+	return store.tx(async (trx) => {
+		const q = trx(t.riskLog).where({ order_id: orderId, line });
+		if (store.kind !== 'sqlite') q.forUpdate();
+		const row = (await q.first()) as Record<string, unknown> | undefined;
+		const what = `Order ${orderId}${line ? ` / ${line}` : ''}`;
+		if (!row) throw new StoreError(`${what} was never checked by Risk Check, so there is nothing to approve. Check the order ID and SKU.`, 'not_found');
+		const decision = row.decision as RiskDecision;
+		if (decision === 'pass') throw new ValidationError('orderId', `${what} passed Risk Check; it was not held, so there is nothing to approve.`);
+		const already = row.approved_at !== null && row.approved_at !== undefined;
+		const approvedAt = already ? Number(row.approved_at) : Date.now();
+		if (!already) {
+			await trx(t.riskLog).where({ order_id: orderId, line }).update({ approved_at: approvedAt });
+			await store.event(trx, 'risk_approved', { sku: line || null, orderId, actor: input.actor, details: { decision, note } });
+		}
+		return {
+			orderId,
+			sku: line,
+			quantity: row.quantity === null || row.quantity === undefined ? null : Number(row.quantity),
+			amount: row.amount === null || row.amount === undefined ? null : Number(row.amount),
+			shop: (row.shop as string | null) ?? null,
+			buyer: {
+				id: (row.buyer_id as string | null) ?? null,
+				name: (row.buyer_name as string | null) ?? null,
+				email: (row.buyer_email as string | null) ?? null,
+				ip: (row.buyer_ip as string | null) ?? null,
+			},
+			risk: {
+				decision,
+				reasons: row.reasons ? (JSON.parse(String(row.reasons)) as RiskReason[]) : [],
+				approved: true,
+				alreadyApproved: already,
+				approvedAt: new Date(approvedAt).toISOString(),
+			},
+		};
 	});
+}
+
+/** Another evaluation of the same order line committed first: run again (and replay its decision). */
+class SameLineRace extends Error {}
+
+function isUniqueViolation(err: unknown): boolean {
+	const e = err as { code?: string; errno?: number; message?: string };
+	return e?.code === '23505' || e?.errno === 1062 || (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(String(e?.message)));
+}
+
+async function insertOnce(q: Knex.QueryBuilder, row: Record<string, unknown>): Promise<void> {
+	try {
+		await q.insert(row);
+	} catch (err) {
+		if (isUniqueViolation(err)) throw new SameLineRace();
+		throw err;
+	}
 }
 
 async function lockSubject(store: KeyStore, trx: Knex.Transaction, kind: BlockKind, value: string): Promise<void> {
@@ -256,15 +343,17 @@ export async function addToBlocklist(store: KeyStore, input: { kind: BlockKind; 
 	const now = Date.now();
 	let added = false;
 	await store.tx(async (trx) => {
+		added = false;
 		const existing = await trx(store.t.blocklist).where({ kind, value }).first('id');
 		if (existing) {
 			if (reason !== null) await trx(store.t.blocklist).where({ kind, value }).update({ reason });
 		} else {
-			await trx(store.t.blocklist).insert({ kind, value, reason, created_at: now });
+			// Two concurrent adds of one value: the loser runs again and finds the entry.
+			await insertOnce(trx(store.t.blocklist), { kind, value, reason, created_at: now });
 			added = true;
 		}
 		await store.event(trx, 'blocklisted', { actor: input.actor, details: { kind, added } });
-	});
+	}, SameLineRace);
 	const row = await store.db(store.t.blocklist).where({ kind, value }).first();
 	return { ...mapBlock(row), added };
 }

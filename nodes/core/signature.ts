@@ -39,6 +39,10 @@ export interface VerifySignatureOptions {
 	toleranceSeconds?: number;
 	/** Current time in milliseconds (for tests). Default Date.now(). */
 	now?: number;
+	/** Header names used in failure messages when the shop uses other headers. Default X-Signature. */
+	signatureHeaderName?: string;
+	/** Default X-Timestamp. */
+	timestampHeaderName?: string;
 }
 
 function assertSecret(secret: unknown): asserts secret is string {
@@ -77,26 +81,28 @@ export function verifySignature(opts: VerifySignatureOptions): SignatureResult {
 		throw new Error('The signature tolerance must be a number of seconds of at least 0.');
 	}
 	const now = opts.now ?? Date.now();
+	const sigName = opts.signatureHeaderName || 'X-Signature';
+	const tsName = opts.timestampHeaderName || 'X-Timestamp';
 
 	const sigHeader = typeof opts.signatureHeader === 'string' ? opts.signatureHeader.trim() : '';
 	if (sigHeader === '') {
 		return fail(
 			'missing_signature',
-			'The X-Signature header is missing: the request was not signed, so it was rejected.',
+			`The ${sigName} header is missing: the request was not signed, so it was rejected.`,
 		);
 	}
 	const tsHeader = typeof opts.timestampHeader === 'string' ? opts.timestampHeader.trim() : '';
 	if (tsHeader === '') {
 		return fail(
 			'missing_timestamp',
-			'The X-Timestamp header is missing: a signed request must carry its time in unix seconds.',
+			`The ${tsName} header is missing: a signed request must carry its time in unix seconds.`,
 		);
 	}
 	if (!/^\d{1,12}$/.test(tsHeader)) {
 		const hint = /^\d{13,}$/.test(tsHeader) ? ' (it looks like milliseconds; send seconds)' : '';
 		return fail(
 			'bad_timestamp',
-			`The X-Timestamp header is not a unix time in whole seconds${hint}.`,
+			`The ${tsName} header is not a unix time in whole seconds${hint}.`,
 		);
 	}
 	const ts = Number(tsHeader);
@@ -114,7 +120,7 @@ export function verifySignature(opts: VerifySignatureOptions): SignatureResult {
 	if (!m) {
 		return fail(
 			'bad_format',
-			'The X-Signature header is not in the form "sha256=<hex>".',
+			`The ${sigName} header is not in the form "sha256=<hex>".`,
 		);
 	}
 	const given = Buffer.from(m[1].toLowerCase(), 'utf8');

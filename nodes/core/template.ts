@@ -25,6 +25,14 @@ export interface TemplateContext {
 export interface RenderOptions {
 	/** Escape values for HTML and join several delivery contents with `<br>`. Default false. */
 	html?: boolean;
+	/**
+	 * JSON body mode (webhooks): the result stays valid JSON whatever the values contain. A
+	 * placeholder inside a JSON string literal (`"text": "Hi {buyerName}"`) gets the value escaped
+	 * for a string (`"` `\` and control characters); a placeholder outside quotes
+	 * (`"quantity": {quantity}`) becomes a whole JSON value: a number for `{quantity}`, a quoted
+	 * string otherwise. Several delivery contents are joined with a newline. Wins over `html`.
+	 */
+	json?: boolean;
 	/** Locale whose digits `{date}` uses (the shape is always `YYYY-MM-DD HH:mm`). Default 'en-US'. */
 	locale?: string;
 	/** IANA time zone for `{date}`. Default 'Asia/Shanghai'. */
@@ -108,6 +116,54 @@ export function formatDate(date: Date | string, timeZone = DEFAULT_TIME_ZONE, lo
 	return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
+/** The plain (unescaped) text of a variable; several delivery contents joined with `\n`. */
+function plainValueOf(name: VariableName, ctx: TemplateContext, opts: RenderOptions): string {
+	switch (name) {
+		case 'deliveryContent':
+			return (Array.isArray(ctx.deliveryContent) ? ctx.deliveryContent : [ctx.deliveryContent ?? '']).map((s) => String(s ?? '')).join('\n');
+		case 'date':
+			return formatDate(ctx.date, opts.timeZone ?? DEFAULT_TIME_ZONE, opts.locale ?? 'en-US');
+		case 'quantity':
+			return String(ctx.quantity ?? '');
+		case 'buyerName':
+			return ctx.buyerName ?? '';
+		default:
+			return String(ctx[name] ?? '');
+	}
+}
+
+/** `value` escaped for the inside of a JSON string literal. */
+export function escapeJsonString(value: string): string {
+	return JSON.stringify(value).slice(1, -1);
+}
+
+/** A variable as JSON: escaped text inside a string literal, else a whole JSON value. */
+function jsonValueOf(name: VariableName, ctx: TemplateContext, opts: RenderOptions, inString: boolean): string {
+	const text = plainValueOf(name, ctx, opts);
+	if (inString) return escapeJsonString(text);
+	if (name === 'quantity' && /^-?\d+(\.\d+)?$/.test(text.trim())) return String(Number(text));
+	return JSON.stringify(text);
+}
+
+/**
+ * For JSON mode: tells, for increasing offsets into `template`, whether that offset lies inside a
+ * JSON string literal (tracks unescaped `"`). Placeholders contain no quote or backslash, so the
+ * answer for a placeholder's start holds for all of it.
+ */
+function stringTracker(template: string): (offset: number) => boolean {
+	let pos = 0;
+	let inString = false;
+	return (offset: number) => {
+		while (pos < offset) {
+			const c = template[pos];
+			if (inString && c === '\\') pos++;
+			else if (c === '"') inString = !inString;
+			pos++;
+		}
+		return inString;
+	};
+}
+
 function valueOf(name: VariableName, ctx: TemplateContext, opts: RenderOptions): string {
 	const html = opts.html === true;
 	const esc = (s: string) => (html ? escapeHtml(s) : s);
@@ -133,6 +189,13 @@ function valueOf(name: VariableName, ctx: TemplateContext, opts: RenderOptions):
 
 /** Renders `template` in one pass; unknown placeholders are kept as written. */
 export function renderTemplate(template: string, ctx: TemplateContext, opts: RenderOptions = {}): string {
+	if (opts.json === true) {
+		const inStringAt = stringTracker(template);
+		return template.replace(PLACEHOLDER, (whole: string, raw: string, offset: number) => {
+			const name = resolve(raw);
+			return name === undefined ? whole : jsonValueOf(name, ctx, opts, inStringAt(offset));
+		});
+	}
 	const cache = new Map<VariableName, string>();
 	return template.replace(PLACEHOLDER, (whole: string, raw: string) => {
 		const name = resolve(raw);

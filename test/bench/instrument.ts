@@ -1,7 +1,7 @@
 /**
- * Times every statement sent to the database at the driver level (sqlite3 Database#run/all/get/exec,
- * pg Client#query), so BEGIN / COMMIT and statements sent on a raw pooled connection are counted
- * too (knex's query events miss both). Active until the returned `stop()` is called. Bench only.
+ * Times every statement sent to the database at the driver level (sqlite3 Database#run/all/get/exec
+ * and prepared Statement#run/all/get, pg Client#query), so BEGIN / COMMIT and statements sent on a
+ * raw pooled connection are counted too (knex's query events miss both). Active until the returned `stop()` is called. Bench only.
  */
 import { performance } from 'perf_hooks';
 
@@ -13,12 +13,13 @@ function sqlOf(arg: unknown): string {
 	return String(arg);
 }
 
-function wrap(proto: Record<string, unknown>, method: string, onDone: (sql: string, ms: number) => void): () => void {
+function wrap(proto: Record<string, unknown>, method: string, onDone: (sql: string, ms: number) => void, sqlFromThis = false): () => void {
 	const own = Object.prototype.hasOwnProperty.call(proto, method);
 	const orig = proto[method] as AnyFn;
 	proto[method] = function (this: unknown, ...args: unknown[]) {
 		const t = performance.now();
-		const sql = sqlOf(args[0]);
+		// a prepared sqlite3 Statement carries its SQL; a Database / pg Client call gets it as first argument
+		const sql = sqlFromThis ? String((this as { sql?: unknown }).sql) : sqlOf(args[0]);
 		const last = args.length - 1;
 		if (last >= 0 && typeof args[last] === 'function') {
 			const cb = args[last] as AnyFn;
@@ -49,6 +50,9 @@ export function timeStatements(kind: string, onDone: (sql: string, ms: number) =
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const proto = require('sqlite3').Database.prototype as Record<string, unknown>;
 		for (const m of ['run', 'all', 'get', 'exec']) undo.push(wrap(proto, m, onDone));
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const stmt = require('sqlite3').Statement.prototype as Record<string, unknown>;
+		for (const m of ['run', 'all', 'get']) undo.push(wrap(stmt, m, onDone, true));
 	} else if (kind === 'postgres') {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		undo.push(wrap(require('pg').Client.prototype as Record<string, unknown>, 'query', onDone));

@@ -107,7 +107,7 @@ function pgConn() {
 	};
 }
 
-const STORE_TABLES = ['events', 'deliveries', 'keys', 'raw_keys', 'products', 'meta', 'migrations', 'migrations_lock'];
+const STORE_TABLES = ['events', 'deliveries', 'keys', 'raw_keys', 'products', 'meta', 'migrations', 'migrations_lock', 'risk_log', 'risk_locks', 'blocklist', 'alerts'];
 
 class Target {
 	readonly cfg: StoreConfig;
@@ -361,6 +361,7 @@ function statementKind(sql: string, keysTable: string, prefix: string): string {
 	if (head === 'SELECT' && t === 'deliveries') return 'SELECT deliveries by id (after commit)';
 	if (head === 'SELECT' && t === 'keys') return 'SELECT keys by delivery_id (after commit)';
 	if (head === 'SELECT' && t === 'products') return 'SELECT products (fixed content?)';
+	if (head === 'INSERT' && t === 'claim') return 'INSERT INTO claim view … RETURNING (one-statement claim: trigger inserts delivery, assigns keys, writes event)';
 	if (head === 'INSERT' && t === 'deliveries') return 'INSERT deliveries … ON CONFLICT DO NOTHING';
 	if (head === 'INSERT' && t === 'events') return 'INSERT events (claimed)';
 	if (head === 'UPDATE' && t === 'keys') return 'UPDATE keys … WHERE id IN (pick) RETURNING';

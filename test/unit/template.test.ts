@@ -2,6 +2,7 @@ import {
 	DEFAULT_TEMPLATES,
 	TemplateContext,
 	escapeHtml,
+	escapeJsonString,
 	findUnknownVariables,
 	formatDate,
 	previewTemplate,
@@ -245,5 +246,41 @@ describe('previewTemplate', () => {
 describe('escapeHtml', () => {
 	it('escapes & < > " \'', () => {
 		expect(escapeHtml(`&<>"'`)).toBe('&amp;&lt;&gt;&quot;&#39;');
+	});
+});
+
+describe('JSON body mode', () => {
+	const nasty = ['"quoted" \\ back\\slash', 'line1\r\nline2\ttab', '</script><b>&', '\u0000\u001f ctl', '{orderId} 中文 😀'];
+
+	it('keeps the body valid JSON whatever the values contain, and round-trips them', () => {
+		const tpl = '{"text": "Hi {buyerName}, order {订单号}", "content": "{发货内容}", "product": "{productName}", "n": {quantity}, "when": "{date}"}';
+		for (const v of nasty) {
+			const out = renderTemplate(tpl, ctx({ buyerName: v, productName: v, orderId: v, deliveryContent: [v, 'K2'], quantity: 3 }), { json: true, timeZone: 'UTC' });
+			const parsed = JSON.parse(out);
+			expect(parsed).toEqual({ text: `Hi ${v}, order ${v}`, content: `${v}\nK2`, product: v, n: 3, when: '2024-03-05 17:07' });
+		}
+	});
+
+	it('outside quotes a variable becomes a whole JSON value: a number for {quantity}, a string otherwise', () => {
+		const out = renderTemplate('{"q": {quantity}, "o": {orderId}, "c": {deliveryContent}, "b": {买家昵称}}', ctx({ buyerName: null, deliveryContent: ['A"1', 'B'] }), { json: true });
+		expect(JSON.parse(out)).toEqual({ q: 1, o: 'ORD-1001', c: 'A"1\nB', b: '' });
+	});
+
+	it('tracks escaped quotes in the template when telling inside from outside a string', () => {
+		const out = renderTemplate('{"a": "say \\"{orderId}\\" now", "b": {orderId}}', ctx({ orderId: 'x"y' }), { json: true });
+		expect(JSON.parse(out)).toEqual({ a: 'say "x"y" now', b: 'x"y' });
+	});
+
+	it('is single pass and leaves unknown placeholders alone', () => {
+		const out = renderTemplate('{"a": "{buyerName}", "b": "{foo}"}', ctx({ buyerName: '{orderId}' }), { json: true });
+		expect(JSON.parse(out)).toEqual({ a: '{orderId}', b: '{foo}' });
+	});
+
+	it('wins over html and does not HTML-escape', () => {
+		expect(JSON.parse(renderTemplate('{"a": "{buyerName}"}', ctx({ buyerName: '<b>&' }), { json: true, html: true }))).toEqual({ a: '<b>&' });
+	});
+
+	it('escapeJsonString escapes what JSON needs', () => {
+		expect(escapeJsonString('a"b\\c\n')).toBe('a\\"b\\\\c\\n');
 	});
 });

@@ -12,7 +12,7 @@ import { createHash, randomInt } from 'crypto';
 import type { Knex } from 'knex';
 
 import { type DatabaseKind, retryBusy } from '../connection';
-import type { TableNames } from '../schema';
+import { type TableNames, sqliteClaimView } from '../schema';
 
 export type Strategy = 'sequential' | 'random';
 
@@ -246,8 +246,6 @@ type SqliteConn = {
 	run(sql: string, params: unknown[], cb: (err: Error | null) => void): void;
 	all(sql: string, params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
 };
-const sqlAll = (c: SqliteConn, sql: string, params: unknown[] = []) =>
-	new Promise<Array<Record<string, unknown>>>((res, rej) => c.all(sql, params, (e, rows) => (e ? rej(e) : res(rows as Array<Record<string, unknown>>))));
 const sqlRun = (c: SqliteConn, sql: string, params: unknown[] = []) =>
 	new Promise<void>((res, rej) => c.run(sql, params, (e) => (e ? rej(e) : res())));
 
@@ -256,6 +254,160 @@ function sqlitePickSql(t: TableNames, where: string, order: string): string {
 		WHERE id IN (SELECT id FROM ${t.keys} WHERE sku = ? AND status = 'available' AND ${where} ORDER BY ${order} LIMIT ?)
 		AND status = 'available'
 		RETURNING id, secret, seq`;
+}
+
+/** SQLite: the one-statement claim (INSERT INTO the claim view of migration 003 … RETURNING). */
+function sqliteClaimSql(t: TableNames): string {
+	const v = sqliteClaimView(t);
+	return `INSERT INTO "${v}" (order_id, sku, quantity, strategy, rand_from, buyer_id, buyer_name, buyer_email, buyer_ip, amount, shop, now_ms, actor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING (SELECT json_array(x.id, x.content, (SELECT json_group_array(json_array(k.id, k.secret, k.seq)) FROM "${t.keys}" k WHERE k.delivery_id = x.id))
+		           FROM "${t.deliveries}" x WHERE x.order_id = "${v}".order_id AND x.sku = "${v}".sku) AS claimed`;
+}
+
+type SqliteStmt = {
+	all(params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
+	finalize(cb?: (err: Error | null) => void): void;
+};
+type SqliteDb = SqliteConn & {
+	prepare(sql: string, cb: (err: Error | null) => void): SqliteStmt;
+	close(cb?: (err: Error | null) => void): void;
+};
+
+/** Prepared statements per pooled SQLite connection: compiling the claim (with its trigger) once, not per claim. */
+const sqliteStatements = new WeakMap<object, Map<string, SqliteStmt>>();
+
+async function cachedStatement(conn: SqliteDb, sql: string): Promise<SqliteStmt> {
+	let cache = sqliteStatements.get(conn);
+	if (!cache) {
+		const stmts = new Map<string, SqliteStmt>();
+		cache = stmts;
+		sqliteStatements.set(conn, stmts);
+		// An unfinalized statement makes sqlite3_close fail: finalize them when the pool closes the connection.
+		const close = conn.close;
+		conn.close = function (this: SqliteDb, cb?: (err: Error | null) => void) {
+			for (const st of stmts.values()) st.finalize();
+			stmts.clear();
+			return close.call(this, cb);
+		};
+	}
+	const hit = cache.get(sql);
+	if (hit) return hit;
+	const st = await new Promise<SqliteStmt>((res, rej) => {
+		const s: SqliteStmt = conn.prepare(sql, (err) => (err ? rej(err) : res(s)));
+	});
+	cache.set(sql, st);
+	return st;
+}
+
+const SQLITE_OUT_OF_STOCK = 'ad_claim_out_of_stock';
+
+/**
+ * Runs one claim statement on `conn`. Null when the trigger refused (line exists, tombstone, unknown
+ * sku) or aborted for lack of keys — the statement changed nothing, the caller runs the full claim.
+ */
+async function sqliteClaimOne(conn: SqliteDb, job: SqliteClaimJob): Promise<FastClaimResult | null> {
+	const { t, a } = job;
+	const r = a.row;
+	const st = await cachedStatement(conn, sqliteClaimSql(t));
+	let rows: Array<{ claimed: string | null }>;
+	try {
+		rows = await new Promise((res, rej) =>
+			st.all(
+				[r.order_id, r.sku, r.quantity, a.strategy, a.strategy === 'random' ? randomInt(0, RAND_MAX) : 0,
+					r.buyer_id, r.buyer_name, r.buyer_email, r.buyer_ip, r.amount, r.shop, r.created_at, a.actor],
+				(err, out) => (err ? rej(err) : res(out as Array<{ claimed: string | null }>)),
+			),
+		);
+	} catch (err) {
+		if (String((err as Error)?.message ?? '').includes(SQLITE_OUT_OF_STOCK)) return null;
+		throw err;
+	}
+	if (rows.length !== 1 || rows[0].claimed === null) return null;
+	const [deliveryId, content, keys] = JSON.parse(rows[0].claimed) as [number, string | null, Array<[number, string, number]>];
+	const got = content ? [] : keys.map(([id, secret, seq]) => ({ id: num(id), secret, seq: num(seq) }));
+	if (!content && got.length !== r.quantity) throw new Error(`claim invariant broken: ${got.length} of ${r.quantity} keys assigned`);
+	return { deliveryId: num(deliveryId), content: content ?? null, keys: got };
+}
+
+interface SqliteClaimJob {
+	t: TableNames;
+	a: FastClaimArgs;
+	resolve(r: FastClaimResult | null): void;
+	reject(err: unknown): void;
+}
+
+/** Claims waiting for this process's SQLite connection, per knex instance. */
+const sqliteClaimQueues = new WeakMap<Knex, { jobs: SqliteClaimJob[]; draining: boolean }>();
+
+/** Most claims committed together (one BEGIN IMMEDIATE … COMMIT, one fsync); bounds the write-lock hold. */
+const SQLITE_GROUP_MAX = 64;
+
+/**
+ * Group commit. The connection is taken once per round; everything queued by then runs in that
+ * round: a single claim as one autocommit statement, several in one BEGIN IMMEDIATE … COMMIT with
+ * one statement each. Every statement is atomic on its own (an aborted claim undoes only its own
+ * changes and the others stay), so each claim is still all-or-nothing and idempotent; results are
+ * handed out only after COMMIT returned. On any other error the round is rolled back and its claims
+ * take the careful path.
+ */
+async function drainSqliteClaims(db: Knex, q: { jobs: SqliteClaimJob[]; draining: boolean }): Promise<void> {
+	try {
+		while (q.jobs.length) {
+			let conn: SqliteDb;
+			try {
+				conn = (await db.client.acquireConnection()) as SqliteDb;
+			} catch (err) {
+				for (const j of q.jobs.splice(0)) j.reject(err);
+				return;
+			}
+			const batch = q.jobs.splice(0, SQLITE_GROUP_MAX);
+			try {
+				await runSqliteClaimRound(conn, batch);
+			} finally {
+				await db.client.releaseConnection(conn);
+			}
+		}
+	} finally {
+		q.draining = false;
+	}
+}
+
+async function runSqliteClaimRound(conn: SqliteDb, batch: SqliteClaimJob[]): Promise<void> {
+	const failed = (j: SqliteClaimJob, err: unknown) => (sqliteDialect.isTransient(err) ? j.resolve(null) : j.reject(err));
+	if (batch.length === 1) {
+		const j = batch[0];
+		try {
+			j.resolve(await sqliteClaimOne(conn, j));
+		} catch (err) {
+			failed(j, err);
+		}
+		return;
+	}
+	try {
+		await sqlRun(conn, 'BEGIN IMMEDIATE');
+	} catch (err) {
+		for (const j of batch) failed(j, err);
+		return;
+	}
+	const results: Array<FastClaimResult | null> = [];
+	try {
+		for (const j of batch) results.push(await sqliteClaimOne(conn, j));
+	} catch (err) {
+		// Not a refusal of one claim: roll the whole round back; the claim that failed reports the
+		// error, the others (nothing of theirs committed) take the careful path.
+		await sqlRun(conn, 'ROLLBACK').catch(() => undefined);
+		batch.forEach((j, i) => (i === results.length ? failed(j, err) : j.resolve(null)));
+		return;
+	}
+	try {
+		await sqlRun(conn, 'COMMIT');
+	} catch {
+		await sqlRun(conn, 'ROLLBACK').catch(() => undefined);
+		for (const j of batch) j.resolve(null);
+		return;
+	}
+	batch.forEach((j, i) => j.resolve(results[i]));
 }
 
 export const sqliteDialect: Dialect = {
@@ -285,47 +437,22 @@ export const sqliteDialect: Dialect = {
 		}
 		return got;
 	},
-	async fastClaim(db, t, a) {
-		// Direct driver calls on the pooled connection: BEGIN IMMEDIATE, INSERT … SELECT, UPDATE …
-		// RETURNING, event, COMMIT — five statements, no query builder in between.
-		const conn = (await db.client.acquireConnection()) as SqliteConn;
-		let open = false;
-		try {
-			await sqlRun(conn, 'BEGIN IMMEDIATE');
-			open = true;
-			const params: unknown[] = [];
-			const ph = (v: unknown) => (params.push(v ?? null), '?');
-			const ins = await sqlAll(conn, `${fastDeliveryInsert(t, ph, a)} ON CONFLICT (order_id, sku) DO NOTHING RETURNING id, content`, params);
-			if (ins.length !== 1) return null;
-			const deliveryId = num(ins[0].id);
-			const content = (ins[0].content as string | null) ?? null;
-			const got: ClaimedRow[] = [];
-			if (!content) {
-				const r = a.strategy === 'random' ? randomInt(0, RAND_MAX) : 0;
-				for (const plan of pickPlans(a.strategy)) {
-					const need = a.row.quantity - got.length;
-					if (need <= 0) break;
-					const rows = await sqlAll(conn, sqlitePickSql(t, plan.where, plan.order), [deliveryId, a.row.created_at, a.row.sku, ...(plan.bindRand ? [r] : []), need]);
-					got.push(...toClaimed(rows as Array<{ id: number; secret: string; seq: number }>));
-				}
-				if (got.length !== a.row.quantity) return null;
+	fastClaim(db, t, a) {
+		// One statement per claim (migration 003's trigger), group-committed when several claims wait
+		// for this process's connection.
+		return new Promise<FastClaimResult | null>((resolve, reject) => {
+			let q = sqliteClaimQueues.get(db);
+			if (!q) {
+				q = { jobs: [], draining: false };
+				sqliteClaimQueues.set(db, q);
 			}
-			await sqlRun(conn, `INSERT INTO ${t.events} (at, type, sku, order_id, delivery_id, count, actor, details) VALUES (?, 'claimed', ?, ?, ?, ?, ?, ?)`, [
-				a.row.created_at, a.row.sku, a.row.order_id, deliveryId, a.row.quantity, a.actor,
-				JSON.stringify(content ? { fixedContent: true } : { keyIds: got.map((k) => k.id).sort((x, y) => x - y), strategy: a.strategy }),
-			]);
-			await sqlRun(conn, 'COMMIT');
-			open = false;
-			return { deliveryId, content, keys: got };
-		} catch (err) {
-			if (sqliteDialect.isTransient(err)) return null;
-			throw err;
-		} finally {
-			if (open) await sqlRun(conn, 'ROLLBACK').catch(() => undefined);
-			await db.client.releaseConnection(conn);
-		}
+			q.jobs.push({ t, a, resolve, reject });
+			if (!q.draining) {
+				q.draining = true;
+				void drainSqliteClaims(db, q);
+			}
+		});
 	},
-
 
 	async bulkInsertKeys(db, t, chunks) {
 		// One bound parameter per chunk: the rows as a JSON array, expanded by SQLite's json_each.
@@ -386,6 +513,214 @@ export const sqliteDialect: Dialect = {
 		return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 	},
 };
+
+/** PostgreSQL import: parallel connections (the server inserts and maintains indexes on several cores). */
+const PG_IMPORT_LANES = 2;
+
+type Named = { name: string; text: string };
+
+interface PgImportSql {
+	/** Without ON CONFLICT: no speculative insertion per row (cheaper); fails on any duplicate. */
+	plain: Named;
+	upsert: Named;
+	/** The same with the columns every row of an import shares (sku, status, batch, time) bound once. */
+	narrowPlain: Named;
+	narrowUpsert: Named;
+}
+
+function pgImportSql(t: TableNames): PgImportSql {
+	// One statement per part with the columns as arrays (unnest): no giant VALUES text to parse.
+	const wide = `INSERT INTO ${t.keys} (${KEY_COLUMNS.join(', ')})
+			SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::integer[], $4::text[], $5::varchar[], $6::varchar[], $7::varchar[], $8::bigint[])`;
+	const narrow = `INSERT INTO ${t.keys} (${KEY_COLUMNS.join(', ')})
+			SELECT $1::varchar, u.seq, u.rand, u.secret, u.fingerprint, $2::varchar, $3::varchar, $4::bigint
+			FROM unnest($5::bigint[], $6::integer[], $7::text[], $8::varchar[]) AS u (seq, rand, secret, fingerprint)`;
+	const onConflict = `
+			ON CONFLICT (sku, fingerprint) DO NOTHING`;
+	// Named: prepared once per connection.
+	const named = (text: string) => ({ name: `ad_import_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text });
+	return { plain: named(wide), upsert: named(wide + onConflict), narrowPlain: named(narrow), narrowUpsert: named(narrow + onConflict) };
+}
+
+/** Characters that never need quoting in a PostgreSQL array literal element (base64, base64url, '.', digits). */
+const PG_BARE_ELEMENT = /[^A-Za-z0-9+/=_.,-]/;
+
+/**
+ * The PostgreSQL array literal `{a,b,c}` of values that need no quoting — sealed secrets (`v1.` +
+ * base64), fingerprints (base64url), safe integers — built with one join instead of pg's per-element
+ * escaping; null when any value does not qualify (then pg serialises the array itself).
+ */
+function bareArrayLiteral(values: Array<string | number>): string | null {
+	if (!values.length) return '{}';
+	if (typeof values[0] === 'number') {
+		for (const v of values) if (!Number.isSafeInteger(v)) return null;
+		return `{${values.join(',')}}`;
+	}
+	for (const v of values) if (typeof v !== 'string' || v.length < 5) return null; // never empty, never NULL
+	const body = values.join(',');
+	return PG_BARE_ELEMENT.test(body) ? null : `{${body}}`;
+}
+
+/**
+ * Splits a chunk into one part per lane by fingerprint (its last character; base64url characters
+ * split evenly by parity), dropping repeats of a fingerprint within the chunk (they count as
+ * duplicates, like ON CONFLICT DO NOTHING would: the first one goes in).
+ */
+function splitByFingerprint(rows: NewKeyRow[], lanes: number): NewKeyRow[][] {
+	const parts: NewKeyRow[][] = Array.from({ length: lanes }, () => []);
+	const seen = new Set<string>();
+	for (const r of rows) {
+		if (seen.has(r.fingerprint)) continue;
+		seen.add(r.fingerprint);
+		parts[lanes === 1 ? 0 : r.fingerprint.charCodeAt(r.fingerprint.length - 1) % lanes].push(r);
+	}
+	return parts;
+}
+
+type PgConn = { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rowCount: number | null }> };
+
+/**
+ * One import connection, held for the whole import. Parts go in under a savepoint, in transactions
+ * of about IMPORT_COMMIT_ROWS / lanes rows. The INSERT of a part is sent the moment the part is
+ * handed over (sealing the next chunk keeps the event loop busy, so nothing may wait for a turn of
+ * it before the server has work); the savepoint for the next part and the commits ride on single
+ * round trips right after each insert.
+ *
+ * Optimistic first: a plain INSERT (fresh keys, the common case, skips PostgreSQL's speculative
+ * insertion per row). The first unique violation (a key already in the store, or committed by
+ * another import meanwhile) rolls the part back to its savepoint and this lane uses
+ * ON CONFLICT DO NOTHING from then on. A deadlock or lock timeout (another import of the same keys
+ * in another order) rolls the part back, commits what is in (holding no lock breaks the cycle) and
+ * runs the part again.
+ */
+class PgImportLane {
+	private conn: PgConn | null = null;
+	/** Open transaction with the savepoint for the next part established. */
+	private ready = false;
+	private inGroup = 0;
+	private optimistic = true;
+
+	constructor(
+		private readonly db: Knex,
+		private readonly sql: PgImportSql,
+		private readonly commitRows = Math.ceil(IMPORT_COMMIT_ROWS / PG_IMPORT_LANES),
+	) {}
+
+	private async open(): Promise<PgConn> {
+		if (!this.conn) this.conn = (await this.db.client.acquireConnection()) as PgConn;
+		if (!this.ready) {
+			await this.conn.query({ text: 'BEGIN; SAVEPOINT ad_import_part' });
+			this.ready = true;
+			this.inGroup = 0;
+		}
+		return this.conn;
+	}
+
+	private send(rows: NewKeyRow[]): Promise<{ rowCount: number | null }> {
+		const r0 = rows[0];
+		const shared = rows.every((r) => r.sku === r0.sku && r.status === r0.status && r.batch_id === r0.batch_id && r.created_at === r0.created_at);
+		if (shared) {
+			const seq: number[] = [];
+			const rand: number[] = [];
+			const secret: string[] = [];
+			const fp: string[] = [];
+			for (const r of rows) {
+				seq.push(r.seq); rand.push(r.rand); secret.push(r.secret); fp.push(r.fingerprint);
+			}
+			const arrays = [seq, rand, secret, fp].map((a) => bareArrayLiteral(a) ?? a);
+			return (this.conn as PgConn).query({
+				...(this.optimistic ? this.sql.narrowPlain : this.sql.narrowUpsert),
+				values: [r0.sku, r0.status, r0.batch_id, r0.created_at, ...arrays],
+			});
+		}
+		const cols: unknown[][] = KEY_COLUMNS.map(() => []);
+		for (const r of rows) {
+			cols[0].push(r.sku); cols[1].push(r.seq); cols[2].push(r.rand); cols[3].push(r.secret);
+			cols[4].push(r.fingerprint); cols[5].push(r.status); cols[6].push(r.batch_id); cols[7].push(r.created_at);
+		}
+		return (this.conn as PgConn).query({ ...(this.optimistic ? this.sql.plain : this.sql.upsert), values: cols });
+	}
+
+	/** Call only when the previous insert of this lane has settled. */
+	insert(rows: NewKeyRow[]): Promise<number> {
+		// Dispatched synchronously when the lane is ready (it is, after the first part).
+		const first = this.conn && this.ready ? this.send(rows) : null;
+		if (first) first.catch(() => undefined); // handled below
+		return this.finish(rows, first);
+	}
+
+	private async finish(rows: NewKeyRow[], first: Promise<{ rowCount: number | null }> | null): Promise<number> {
+		let pending = first;
+		for (let attempt = 1; ; attempt++) {
+			let res: { rowCount: number | null };
+			try {
+				if (!pending) {
+					await this.open();
+					pending = this.send(rows);
+				}
+				res = await pending;
+			} catch (err) {
+				pending = null;
+				if (!this.ready) throw err; // BEGIN or the connection failed
+				const duplicate = String((err as { code?: string })?.code ?? '') === '23505' && this.optimistic;
+				const transient = postgresDialect.isTransient(err) && attempt < 12;
+				if (!duplicate && !transient) throw err;
+				// the savepoint stays established after ROLLBACK TO
+				await (this.conn as PgConn).query({ text: 'ROLLBACK TO SAVEPOINT ad_import_part' });
+				if (duplicate) {
+					this.optimistic = false;
+				} else {
+					await this.commit();
+					await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** attempt) + randomInt(0, 50)));
+				}
+				continue;
+			}
+			this.inGroup += rows.length;
+			const conn = this.conn as PgConn;
+			if (this.inGroup >= this.commitRows) {
+				this.ready = false;
+				await conn.query({ text: 'COMMIT; BEGIN; SAVEPOINT ad_import_part' });
+				this.ready = true;
+				this.inGroup = 0;
+			} else {
+				await conn.query({ text: 'RELEASE SAVEPOINT ad_import_part; SAVEPOINT ad_import_part' });
+			}
+			return res.rowCount ?? 0;
+		}
+	}
+
+	/** Commits the open transaction (if any); the connection stays with the lane. */
+	async commit(): Promise<void> {
+		if (!this.conn || !this.ready) return;
+		this.ready = false;
+		await this.conn.query({ text: 'COMMIT' });
+	}
+
+	/** Commits what is in and gives the connection back. */
+	async close(): Promise<void> {
+		try {
+			await this.commit();
+		} catch (err) {
+			await this.abort();
+			throw err;
+		}
+		await this.release();
+	}
+
+	/** Rolls back whatever may be open (also a half-opened transaction) and gives the connection back. */
+	async abort(): Promise<void> {
+		this.ready = false;
+		if (this.conn) await this.conn.query({ text: 'ROLLBACK' }).catch(() => undefined);
+		await this.release();
+	}
+
+	private async release(): Promise<void> {
+		const conn = this.conn;
+		this.conn = null;
+		this.ready = false;
+		if (conn) await this.db.client.releaseConnection(conn);
+	}
+}
 
 export const postgresDialect: Dialect = {
 	kind: 'postgres',
@@ -461,47 +796,40 @@ export const postgresDialect: Dialect = {
 	},
 
 	async bulkInsertKeys(db, t, chunks) {
-		// One statement per chunk with the columns as arrays (unnest): no giant VALUES text to parse.
-		type PgConn = { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rowCount: number }> };
-		const text = `INSERT INTO ${t.keys} (${KEY_COLUMNS.join(', ')})
-			SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::integer[], $4::text[], $5::varchar[], $6::varchar[], $7::varchar[], $8::bigint[])
-			ON CONFLICT (sku, fingerprint) DO NOTHING`;
-		const name = `ad_import_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-		return pipelinedImport<PgConn>(
-			chunks,
-			async () => {
-				const conn = (await db.client.acquireConnection()) as PgConn;
-				try {
-					await conn.query({ text: 'BEGIN' });
-				} catch (err) {
-					await db.client.releaseConnection(conn);
-					throw err;
-				}
-				return conn;
-			},
-			async (conn, rows) => {
-				const cols: unknown[][] = KEY_COLUMNS.map(() => []);
-				for (const r of rows) {
-					cols[0].push(r.sku); cols[1].push(r.seq); cols[2].push(r.rand); cols[3].push(r.secret);
-					cols[4].push(r.fingerprint); cols[5].push(r.status); cols[6].push(r.batch_id); cols[7].push(r.created_at);
-				}
-				return (await conn.query({ name, text, values: cols })).rowCount;
-			},
-			async (conn) => {
-				try {
-					await conn.query({ text: 'COMMIT' });
-				} finally {
-					await db.client.releaseConnection(conn);
-				}
-			},
-			async (conn) => {
-				try {
-					await conn.query({ text: 'ROLLBACK' });
-				} finally {
-					await db.client.releaseConnection(conn);
-				}
-			},
-		);
+		// Every chunk is split by fingerprint into one part per lane (connection); the lanes insert their
+		// parts in parallel, each in its own transactions. A fingerprint always goes to the same lane,
+		// so parallel transactions of one import never wait on each other's uncommitted rows, and a
+		// duplicate within the input meets its twin in the same transaction (skipped, counted).
+		const poolMax = Number((db.client as unknown as { pool?: { max?: number } }).pool?.max ?? 1);
+		const laneCount = poolMax >= PG_IMPORT_LANES + 1 ? PG_IMPORT_LANES : 1; // leave claims a connection
+		const sql = pgImportSql(t);
+		const lanes = Array.from({ length: laneCount }, () => new PgImportLane(db, sql));
+		let inserted = 0;
+		let inflight: Promise<Array<PromiseSettledResult<number>>> | null = null;
+		const settle = async () => {
+			if (!inflight) return;
+			const p = inflight;
+			inflight = null;
+			for (const r of await p) {
+				if (r.status === 'rejected') throw r.reason;
+				inserted += r.value;
+			}
+		};
+		try {
+			for await (const rows of chunks) {
+				if (!rows.length) continue;
+				const parts = splitByFingerprint(rows, laneCount);
+				await settle(); // one insert in flight per lane while the next chunk is sealed
+				inflight = Promise.allSettled(parts.map((part, i) => (part.length ? lanes[i].insert(part) : Promise.resolve(0))));
+			}
+			await settle();
+			for (const lane of lanes) await lane.close();
+			return inserted;
+		} catch (err) {
+			if (inflight) await (inflight as Promise<unknown>).catch(() => undefined);
+			for (const lane of lanes) await lane.abort();
+			throw err;
+		}
 	},
 	isTransient(err) {
 		const code = String((err as { code?: string })?.code ?? '');

@@ -151,10 +151,13 @@ const migrations: Migration[] = [
 				tb.string('buyer_id', ID_MAX).nullable();
 				tb.string('buyer_email', 320).nullable();
 				tb.string('buyer_ip', 64).nullable();
+				tb.string('buyer_name', 255).nullable();
+				tb.string('shop', ID_MAX).nullable();
 				tb.integer('quantity').nullable();
 				tb.decimal('amount', 14, 2).nullable();
 				tb.string('decision', 16).notNullable(); // pass | review | reject
 				tb.text('reasons').nullable(); // JSON
+				tb.bigInteger('approved_at').nullable(); // a seller approved a held (review/reject) order line
 				tb.unique(['order_id', 'line'], { indexName: `${t.riskLog}_order_uq` });
 				tb.index(['buyer_id', 'at'], `${t.riskLog}_buyer_ix`);
 				tb.index(['buyer_email', 'at'], `${t.riskLog}_email_ix`);
@@ -187,7 +190,84 @@ const migrations: Migration[] = [
 			});
 		},
 	},
+	{
+		// SQLite only: the claim of a new order line as ONE statement (see sqliteClaimDdl below).
+		name: '003_sqlite_one_statement_claim',
+		async up(knex, t) {
+			if (knex.client.dialect !== 'sqlite3') return;
+			for (const sql of sqliteClaimDdl(t)) await knex.raw(sql);
+		},
+		async down(knex, t) {
+			if (knex.client.dialect !== 'sqlite3') return;
+			await knex.raw(`DROP VIEW IF EXISTS "${sqliteClaimView(t)}"`); // drops its trigger too
+		},
+	},
 ];
+
+/** SQLite: the view a claim is inserted into (migration 003). */
+export function sqliteClaimView(t: TableNames): string {
+	return `${t.keys.slice(0, -'keys'.length)}claim`;
+}
+
+/**
+ * SQLite: `INSERT INTO <prefix>claim (…) VALUES (…) RETURNING …` claims a NEW order line in one
+ * statement — one driver call and one autocommit write transaction (a writing statement takes
+ * SQLite's write lock when it starts, like BEGIN IMMEDIATE), or one statement of a group-committed
+ * transaction. The view stores nothing; its INSTEAD OF trigger
+ *  1. inserts the delivery, unless the sku is unknown, the line exists (any status) or an
+ *     order-wide refund tombstone (sku '*', revoked) exists — then RAISE(IGNORE): nothing changes,
+ *     nothing is returned, and the caller runs the full claim;
+ *  2. unless the product has fixed content, assigns `quantity` available keys to it, by seq or from
+ *     the random point `rand_from` with wrap-around (index range scans, DESIGN §4);
+ *  3. aborts the whole statement when fewer keys were assigned (all-or-nothing: the delivery insert
+ *     is undone too) with the message `ad_claim_out_of_stock`;
+ *  4. writes the `claimed` audit event (no secret) in the same statement.
+ * Changing the keys, deliveries, products or events columns used here needs a migration that
+ * recreates this trigger.
+ */
+function sqliteClaimDdl(t: TableNames): string[] {
+	const v = sqliteClaimView(t);
+	const k = `"${t.keys}"`;
+	const d = `"${t.deliveries}"`;
+	const xLine = `x.order_id = NEW.order_id AND x.sku = NEW.sku`;
+	const deliveryId = `(SELECT n.id FROM ${d} n WHERE n.order_id = NEW.order_id AND n.sku = NEW.sku)`;
+	const noFixed = `(SELECT n.content FROM ${d} n WHERE n.order_id = NEW.order_id AND n.sku = NEW.sku) IS NULL`;
+	return [
+		`CREATE VIEW "${v}" AS SELECT NULL AS order_id, NULL AS sku, NULL AS quantity, NULL AS strategy, NULL AS rand_from,
+			NULL AS buyer_id, NULL AS buyer_name, NULL AS buyer_email, NULL AS buyer_ip, NULL AS amount, NULL AS shop,
+			NULL AS now_ms, NULL AS actor WHERE 0`,
+		`CREATE TRIGGER "${v}_insert" INSTEAD OF INSERT ON "${v}"
+		BEGIN
+			INSERT INTO ${d} (order_id, sku, quantity, status, strategy, content, buyer_id, buyer_name, buyer_email, buyer_ip, amount, shop, created_at, updated_at)
+			SELECT NEW.order_id, p.sku, NEW.quantity, 'claimed', CASE WHEN p.fixed_content IS NULL THEN NEW.strategy END, p.fixed_content,
+			       NEW.buyer_id, NEW.buyer_name, NEW.buyer_email, NEW.buyer_ip, NEW.amount, NEW.shop, NEW.now_ms, NEW.now_ms
+			FROM "${t.products}" p
+			WHERE p.sku = NEW.sku AND p.sku <> '*'
+			  AND NEW.strategy IN ('sequential', 'random') AND NEW.quantity >= 1
+			  AND NOT EXISTS (SELECT 1 FROM ${d} w WHERE w.order_id = NEW.order_id AND (w.sku = NEW.sku OR (w.sku = '*' AND w.status = 'revoked')));
+			SELECT RAISE(IGNORE) WHERE changes() = 0;
+			UPDATE ${k} SET status = 'assigned', delivery_id = ${deliveryId}, assigned_at = NEW.now_ms
+			WHERE NEW.strategy = 'sequential' AND ${noFixed} AND status = 'available'
+			  AND id IN (SELECT id FROM ${k} WHERE sku = NEW.sku AND status = 'available' ORDER BY seq, id LIMIT NEW.quantity);
+			UPDATE ${k} SET status = 'assigned', delivery_id = ${deliveryId}, assigned_at = NEW.now_ms
+			WHERE NEW.strategy = 'random' AND ${noFixed} AND status = 'available'
+			  AND id IN (SELECT id FROM (
+			        SELECT * FROM (SELECT id, 0 AS w, rand FROM ${k} WHERE sku = NEW.sku AND status = 'available' AND rand >= NEW.rand_from ORDER BY rand, id LIMIT NEW.quantity)
+			        UNION ALL
+			        SELECT * FROM (SELECT id, 1 AS w, rand FROM ${k} WHERE sku = NEW.sku AND status = 'available' AND rand < NEW.rand_from ORDER BY rand, id LIMIT NEW.quantity)
+			      ) ORDER BY w, rand, id LIMIT NEW.quantity);
+			SELECT RAISE(ABORT, 'ad_claim_out_of_stock') FROM ${d} x
+			WHERE ${xLine} AND x.content IS NULL
+			  AND (SELECT count(*) FROM ${k} c WHERE c.delivery_id = x.id) <> NEW.quantity;
+			INSERT INTO "${t.events}" (at, type, sku, order_id, delivery_id, count, actor, details)
+			SELECT NEW.now_ms, 'claimed', NEW.sku, NEW.order_id, x.id, NEW.quantity, NEW.actor,
+			       CASE WHEN x.content IS NULL
+			            THEN json_object('keyIds', json((SELECT json_group_array(id) FROM (SELECT id FROM ${k} c WHERE c.delivery_id = x.id ORDER BY id))), 'strategy', NEW.strategy)
+			            ELSE '{"fixedContent":true}' END
+			FROM ${d} x WHERE ${xLine};
+		END`,
+	];
+}
 
 /** A Knex migration source bound to a table prefix. */
 export class KeyStoreMigrations implements Knex.MigrationSource<Migration> {

@@ -1,0 +1,90 @@
+/**
+ * Import under concurrency: PostgreSQL imports on parallel connections (fingerprint-partitioned
+ * lanes, optimistic plain INSERT falling back to ON CONFLICT DO NOTHING, deadlocks retried), checked
+ * against the database: every distinct key stored once, counts that add up, nothing lost — also
+ * when two workers import overlapping key sets at the same time, in opposite orders.
+ */
+import { KeyStore } from '../../nodes/core/KeyStore';
+import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
+
+const key = (i: number) => `IMP-${String(i).padStart(7, '0')}-KEY`;
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => key(from + i));
+
+async function storedKeys(store: KeyStore, sku: string): Promise<{ rows: number; distinct: number; seqs: number }> {
+	const r = (await store.db(store.t.keys).where({ sku }).select(
+		store.db.raw('count(*) AS n'),
+		store.db.raw('count(DISTINCT fingerprint) AS f'),
+		store.db.raw('count(DISTINCT seq) AS s'),
+	).first()) as { n: number | string; f: number | string; s: number | string };
+	return { rows: Number(r.n), distinct: Number(r.f), seqs: Number(r.s) };
+}
+
+const suite = (kind: DbKind) =>
+	describeDb(kind, 'parallel and concurrent imports', () => {
+		const cfg = storeConfig(kind);
+		let store: KeyStore;
+		beforeAll(async () => {
+			store = await KeyStore.open(cfg);
+		});
+		afterAll(async () => {
+			await store.close();
+			await dropStore(cfg);
+		});
+
+		it('counts duplicates within the input (across chunks and lanes) and against the store', async () => {
+			// 23,000 lines: 20,000 distinct keys, every 7th key repeated much later (another chunk)
+			const input = range(0, 20000);
+			for (let i = 0; i < 20000; i += 7) input.push(key(i));
+			const first = await store.importKeys({ sku: 'IMP-A', keys: input });
+			const repeats = Math.ceil(20000 / 7);
+			expect(first).toMatchObject({ received: 20000 + repeats, imported: 20000, duplicate: repeats, invalid: 0, blank: 0 });
+			// against the store: half old, half new — the optimistic insert meets old keys and falls back
+			const second = await store.importKeys({ sku: 'IMP-A', keys: [...range(10000, 20000), ...range(20000, 30000)] });
+			expect(second).toMatchObject({ received: 20000, imported: 10000, duplicate: 10000 });
+			expect(await storedKeys(store, 'IMP-A')).toEqual({ rows: 30000, distinct: 30000, seqs: 30000 });
+			// the same keys under another sku are not duplicates
+			const other = await store.importKeys({ sku: 'IMP-B', keys: range(0, 6000) });
+			expect(other).toMatchObject({ imported: 6000, duplicate: 0 });
+			expect(await store.countAvailable('IMP-A')).toBe(30000);
+		});
+
+		it('two workers importing overlapping keys at once, in opposite orders: each key once, counts add up', async () => {
+			const other = await KeyStore.open(cfg); // a second worker: its own pool
+			try {
+				const a = range(0, 24000);
+				const b = range(8000, 32000).reverse();
+				const [ra, rb] = await Promise.all([
+					store.importKeys({ sku: 'IMP-C', keys: a }),
+					other.importKeys({ sku: 'IMP-C', keys: b }),
+				]);
+				expect(ra.imported + rb.imported).toBe(32000);
+				expect(ra.duplicate + rb.duplicate).toBe(16000);
+				expect(ra.imported + ra.duplicate).toBe(24000);
+				expect(rb.imported + rb.duplicate).toBe(24000);
+				expect(await storedKeys(store, 'IMP-C')).toMatchObject({ rows: 32000, distinct: 32000 });
+				// every key is claimable exactly once
+				const claimed = await store.claim({ orderId: 'imp-o1', sku: 'IMP-C', quantity: 1000 });
+				if (!claimed.delivered) throw new Error('not delivered');
+				expect(new Set(claimed.delivery.keys.map((k) => k.id)).size).toBe(1000);
+				expect(await store.countAvailable('IMP-C')).toBe(31000);
+			} finally {
+				await other.close();
+			}
+		});
+
+		it('imports on a pool of two connections (one lane, claims keep one)', async () => {
+			const small = storeConfig(kind, { poolMax: 2 });
+			const s = await KeyStore.open(kind === 'sqlite' ? small : { ...small, tablePrefix: cfg.tablePrefix });
+			try {
+				const r = await s.importKeys({ sku: 'IMP-D', keys: [...range(0, 12000), ...range(0, 3000)] });
+				expect(r).toMatchObject({ imported: 12000, duplicate: 3000 });
+				expect(await storedKeys(s, 'IMP-D')).toMatchObject({ rows: 12000, distinct: 12000 });
+			} finally {
+				await s.close();
+				if (kind === 'sqlite') await dropStore(small);
+			}
+		});
+	});
+
+suite('sqlite');
+suite('postgres');
