@@ -338,7 +338,7 @@ export class RiskCheck implements INodeType {
 						rules,
 					);
 					const item: INodeExecutionData = {
-						json: { ...items[i].json, risk: { decision: r.decision, reasons: r.reasons, replayed: r.replayed } as unknown as IDataObject },
+						json: { ...items[i].json, risk: { decision: r.decision, reasons: r.reasons, replayed: r.replayed, ...(r.approved ? { approved: true, heldAs: r.heldAs } : {}) } as unknown as IDataObject },
 						pairedItem: { item: i },
 					};
 					(r.decision === 'pass' ? pass : r.decision === 'review' ? review : reject).push(item);

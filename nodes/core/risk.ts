@@ -67,6 +67,9 @@ export interface RiskResult {
 	reasons: RiskReason[];
 	/** The decision recorded when this order line was first evaluated (nothing counted now). */
 	replayed: boolean;
+	/** The line was held, then approved by the seller: it passes now (`heldAs` tells what it was held as). */
+	approved?: boolean;
+	heldAs?: RiskDecision;
 	orderId: string;
 	line: string;
 }
@@ -123,6 +126,7 @@ export function checkRules(rules: RiskRules): RiskRules {
 interface LogRow {
 	decision: RiskDecision;
 	reasons: string | null;
+	approved_at: number | string | null;
 }
 
 /** Evaluates one order (line) against the rules, atomically, and records the decision. */
@@ -144,8 +148,10 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 	if (email) subjects.push({ kind: 'email', value: email, rule: rules.perEmail, column: 'buyer_email', name: 'email_rate', label: `email ${email}` });
 	if (ip) subjects.push({ kind: 'ip', value: ip, rule: rules.perIp, column: 'buyer_ip', name: 'ip_rate', label: `IP ${ip}` });
 
+	// A line the seller approved (Approve Held Order) passes from then on: the shop's retry of it is delivered.
 	const replay = (row: LogRow): RiskResult => ({
-		decision: row.decision,
+		decision: row.approved_at !== null && row.approved_at !== undefined ? 'pass' : row.decision,
+		...(row.approved_at !== null && row.approved_at !== undefined ? { approved: true, heldAs: row.decision } : {}),
 		reasons: row.reasons ? (JSON.parse(row.reasons) as RiskReason[]) : [],
 		replayed: true,
 		orderId,
@@ -153,7 +159,7 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 	});
 
 	return store.tx(async (trx) => {
-		const seen = (await trx(t.riskLog).where({ order_id: orderId, line }).first('decision', 'reasons')) as LogRow | undefined;
+		const seen = (await trx(t.riskLog).where({ order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
 		if (seen) return replay(seen);
 
 		// One lock row per rate-limited subject, taken in a fixed order (no deadlocks between workers).
@@ -161,7 +167,7 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		for (const s of locked) await lockSubject(store, trx, s.kind, s.value);
 		// Re-check after waiting for the locks: another worker may have evaluated this very line.
 		if (locked.length) {
-			const again = (await trx(t.riskLog).where({ order_id: orderId, line }).first('decision', 'reasons')) as LogRow | undefined;
+			const again = (await trx(t.riskLog).where({ order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
 			if (again) return replay(again);
 		}
 

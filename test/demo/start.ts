@@ -89,8 +89,19 @@ export interface Launched {
 	stop(): Promise<void>;
 }
 
+/** Set once this process has claimed .data/ (after the "already running" check): only then may it clean up there. */
+export const ownership = { claimed: false, interrupted: false };
+
+/** Removes .data/state.json if this process wrote it. */
+export function releaseState(): void {
+	const s = readState();
+	if (s?.pid === process.pid) fs.rmSync(paths.state, { force: true });
+}
+
 const SOURCE_ENTRIES = ['nodes', 'credentials', 'package.json', 'tsconfig.json', 'gulpfile.js', 'README.md', 'LICENSE'];
 const PACKAGE_NAME = 'n8n-nodes-auto-delivery';
+/** n8n's log lines worth showing a seller without --verbose (n8n's console log has no level prefix). */
+const NOTABLE = /Shop Webhook .* answered \d{3}|Failed to load package|Unrecognized node type|could not be activated|^Error: |\| error \|/;
 
 // ---------------------------------------------------------------------------------------------
 // Leftovers of a previous run that was killed (SIGKILL, closed terminal…)
@@ -225,7 +236,7 @@ function describeWorkflow(file: string, w: WorkflowInput, baseUrl: string, publi
 			const route = String(p.path ?? n.webhookId ?? '');
 			out.webhooks.push({ node: n.name ?? '', method: String(p.httpMethod ?? 'GET'), path: route, url: `${baseUrl}/webhook/${route}` });
 		} else if (/^n8n-nodes-base\.formTrigger$/.test(t)) {
-			const route = String(p.path ?? n.webhookId ?? '');
+			const route = String(p.path ?? (p.options as { path?: string } | undefined)?.path ?? n.webhookId ?? '');
 			out.forms.push({ node: n.name ?? '', path: route, url: `${baseUrl}/form/${route}`, title: typeof p.formTitle === 'string' ? p.formTitle : null });
 		} else if (/scheduleTrigger$/.test(t)) {
 			out.schedules.push(describeSchedule(p));
@@ -279,12 +290,14 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 	const t0 = Date.now();
 	const timings: Record<string, number> = {};
 	const step = async <T>(title: string, fn: () => Promise<T>, heartbeatMs = 15_000): Promise<T> => {
+		if (ownership.interrupted) throw new DemoError('interrupted');
 		const ts = Date.now();
 		out(`${c.cyan('▸')} ${title}…`);
-		const timer = setInterval(() => out(c.dim(`  … ${title}: ${seconds(Date.now() - ts)}`)), heartbeatMs);
+		const timer = heartbeatMs > 0 ? setInterval(() => out(c.dim(`  … ${title}: ${seconds(Date.now() - ts)}`)), heartbeatMs) : undefined;
 		try {
 			const r = await fn();
 			timings[title] = Date.now() - ts;
+			if (timings[title] >= 1500) out(c.dim(`  ✓ ${seconds(timings[title])}`));
 			return r;
 		} finally {
 			clearInterval(timer);
@@ -298,14 +311,17 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 	// Another npm start on the same data?
 	const previous = readState();
 	if (previous && previous.pid !== process.pid && pidAlive(previous.pid)) {
-		throw new DemoError(`npm start is already running (pid ${previous.pid}, ${previous.baseUrl}). Stop it with Ctrl-C in its terminal first.`);
+		const where = previous.status === 'ready' ? `, ${previous.baseUrl}` : ', still starting';
+		throw new DemoError(`npm start is already running on this data folder (pid ${previous.pid}${where}). Use that one, or stop it with Ctrl-C in its terminal first.`);
 	}
+	// Claim the data folder: another npm start (or npm run demo) now sees us as "starting".
+	writeJson(paths.state, { pid: process.pid, status: 'starting', startedAt: new Date().toISOString() });
+	ownership.claimed = true;
 	const leftovers = leftoverGroups(paths.userFolder);
 	if (leftovers.length) {
 		out(c.yellow(`A previous npm start left n8n processes behind (process groups ${leftovers.join(', ')}); stopping them.`));
 		await killGroups(leftovers);
 	}
-	fs.rmSync(paths.state, { force: true });
 
 	// 1. Runtime
 	const cache = defaultCacheDir();
@@ -314,7 +330,7 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 		out(c.bold(`First use: installing Node ${NODE_VERSION} and n8n ${N8N_VERSION} into ${cache}`));
 		out(`  (about 3 GB, 6–10 minutes, once; the next starts take seconds. Progress below, npm's output in ${path.join(cache, 'logs')}.)`);
 	}
-	const runtime = await step(cached ? `Runtime: Node ${NODE_VERSION} + n8n ${N8N_VERSION} (cached in ${cache})` : 'Installing the runtime', () => ensureRuntime({ log: note }), cached ? 60_000 : 30_000);
+	const runtime = await step(cached ? `Runtime: Node ${NODE_VERSION} + n8n ${N8N_VERSION} (cached in ${cache})` : 'Installing the runtime', () => ensureRuntime({ log: note }), cached ? 60_000 : 0); // the installer prints its own heartbeat
 
 	// 2. Port, secrets, instance
 	let port: number;
@@ -333,7 +349,11 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 		runtime,
 		userFolder: paths.userFolder,
 		port,
-		env: { N8N_ENCRYPTION_KEY: secrets.n8nEncryptionKey },
+		env: {
+			N8N_ENCRYPTION_KEY: secrets.n8nEncryptionKey,
+			// The editor would ask api.n8n.io for the verified community nodes (and log stack traces offline).
+			N8N_VERIFIED_PACKAGES_ENABLED: 'false',
+		},
 		log: note,
 	});
 	const freshN8n = !fs.existsSync(path.join(n8n.n8nFolder, 'database.sqlite'));
@@ -434,6 +454,7 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 			if (toPublish.length) {
 				await step(`Publishing ${toPublish.length} workflow(s) (n8n publish:workflow, ~6 s each)`, async () => {
 					for (const w of toPublish) {
+						if (ownership.interrupted) throw new DemoError('interrupted');
 						const ts = Date.now();
 						await n8n.publish(w.id as string);
 						note(`published "${w.name}" (${seconds(Date.now() - ts)})`);
@@ -464,7 +485,7 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 			for (const line of text.split('\n')) {
 				if (opts.verbose) {
 					if (line.trim()) out(c.dim(`[n8n] ${line}`));
-				} else if (/\| error \|/.test(line)) out(c.red(`[n8n] ${line.slice(0, 400)}`));
+				} else if (NOTABLE.test(line)) out(c.yellow(`[n8n] ${line.slice(0, 400)}`));
 			}
 		};
 		fs.appendFileSync(paths.n8nLog, `\n===== npm start ${new Date().toISOString()} (pid ${process.pid}, port ${port}) =====\n`);
@@ -518,14 +539,14 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 					clearInterval(pump);
 					pumpLogs();
 					await closePeers();
-					const s = readState();
-					if (s?.pid === process.pid) fs.rmSync(paths.state, { force: true });
+					releaseState();
 				}
 			})());
 		return { state, secrets, n8n, stock, timings, died, stop };
 	} catch (err) {
 		await n8n.stop().catch(() => undefined);
 		await closePeers();
+		releaseState();
 		throw err;
 	}
 }
@@ -537,7 +558,11 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 export function summary(l: Launched): string[] {
 	const { state, secrets } = l;
 	const lines: string[] = [];
-	const pad = (s: string, n: number) => s + ' '.repeat(Math.max(1, n - [...s].length));
+	const width = (s: string) => [...s].reduce((n, ch) => n + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1), 0);
+	const short = (name: string) => name.replace(/^Auto Delivery\s*[–-]\s*/, '');
+	const names = state.workflows.flatMap((w) => [short(w.name), ...w.forms.map((f) => f.title ?? short(w.name))]);
+	const col = Math.min(72, Math.max(34, ...names.map(width)) + 2);
+	const pad = (s: string, n = col) => s + ' '.repeat(Math.max(1, n - width(s)));
 	lines.push('');
 	lines.push(c.green(c.bold(`Ready in ${seconds(l.timings.total)}: n8n ${N8N_VERSION} with n8n-nodes-auto-delivery is running.`)));
 	lines.push('');
@@ -552,32 +577,32 @@ export function summary(l: Launched): string[] {
 	if (hooks.length) {
 		lines.push('');
 		lines.push(c.bold('Webhooks (your shop calls these, signed with the shop signing secret)'));
-		for (const w of hooks) for (const h of w.webhooks) lines.push(`  ${pad(w.name, 34)} ${h.method} ${h.url}`);
+		for (const w of hooks) for (const h of w.webhooks) lines.push(`  ${pad(short(w.name))} ${h.method} ${h.url}`);
 	}
 	const forms = state.workflows.filter((w) => w.published && w.forms.length);
 	if (forms.length) {
 		lines.push('');
 		lines.push(`${c.bold('Forms')} (log in with  ${secrets.form.user}  /  ${secrets.form.password})`);
-		for (const w of forms) for (const f of w.forms) lines.push(`  ${pad(f.title ?? w.name, 34)} ${f.url}`);
+		for (const w of forms) for (const f of w.forms) lines.push(`  ${pad(f.title ?? short(w.name))} ${f.url}`);
 	}
 	const schedules = state.workflows.filter((w) => w.published && w.schedules.length);
 	if (schedules.length) {
 		lines.push('');
 		lines.push(c.bold('Scheduled'));
-		for (const w of schedules) lines.push(`  ${pad(w.name, 34)} ${w.schedules.join(', ')}`);
+		for (const w of schedules) lines.push(`  ${pad(short(w.name))} ${w.schedules.join(', ')}`);
 	}
 	const others = state.workflows.filter((w) => !w.published);
 	if (others.length) {
 		lines.push('');
 		lines.push(c.bold('Also imported (open them in the editor; no trigger to publish)'));
-		for (const w of others) lines.push(`  ${pad(w.name, 34)} ${state.baseUrl}/workflow/${w.id}`);
+		for (const w of others) lines.push(`  ${pad(short(w.name))} ${state.baseUrl}/workflow/${w.id}`);
 	}
 	lines.push('');
 	lines.push(c.bold('Demo peers and data'));
-	lines.push(`  ${pad('SMTP server (keeps every mail)', 34)} ${state.smtp.host}:${state.smtp.port}  → ${rel(paths.mailDir)}/ (mails.jsonl, *.eml)`);
-	lines.push(`  ${pad('Shop API (records ship calls)', 34)} ${state.shop.url}  → ${rel(paths.shopCalls)}`);
-	lines.push(`  ${pad('Key store (SQLite)', 34)} ${rel(paths.keyStore)}  ${l.stock.map((s) => `${s.sku}: ${s.available} keys`).join(', ')}`);
-	lines.push(`  ${pad('Everything else', 34)} ${rel(paths.data)}/ (n8n in ${rel(paths.userFolder)}/.n8n, logs in ${rel(paths.logsDir)}/, secrets in ${rel(paths.secrets)})`);
+	lines.push(`  ${pad('SMTP server (keeps every mail)')} ${state.smtp.host}:${state.smtp.port}  → ${rel(paths.mailDir)}/ (mails.jsonl, *.eml)`);
+	lines.push(`  ${pad('Shop API (records ship calls)')} ${state.shop.url}  → ${rel(paths.shopCalls)}`);
+	lines.push(`  ${pad('Key store (SQLite)')} ${rel(paths.keyStore)}  ${l.stock.map((s) => `${s.sku}: ${s.available} keys`).join(', ')}`);
+	lines.push(`  ${pad('Everything else')} ${rel(paths.data)}/ (n8n in ${rel(paths.userFolder)}/.n8n, logs in ${rel(paths.logsDir)}/, secrets in ${rel(paths.secrets)})`);
 	lines.push('');
 	if (state.orderPaidUrl) {
 		lines.push(c.bold('Send a demo order'));
@@ -640,23 +665,29 @@ async function main(): Promise<void> {
 		try {
 			if (launched) await launched.stop();
 		} finally {
-			const left = leftoverGroups(paths.userFolder);
+			const left = ownership.claimed ? leftoverGroups(paths.userFolder) : [];
 			if (left.length) await killGroups(left);
+			releaseState();
 			out(`Stopped in ${seconds(Date.now() - t0)}. Data is kept in ${rel(paths.data)}/ — \`npm start\` continues where you left off (delete the folder to start over).`);
 			process.exit(code);
 		}
 	};
+	let lastSignalAt = 0;
 	const onSignal = (sig: NodeJS.Signals) => {
+		// Ctrl-C reaches us twice: from the terminal (the whole foreground process group) and forwarded by npm.
+		if (Date.now() - lastSignalAt < 1000) return;
+		lastSignalAt = Date.now();
 		signals++;
 		if (signals === 1) {
 			if (!launched) {
 				// Still starting: CLI commands run in their own process groups; the e2e driver kills them at exit.
 				out('');
-				out(`${sig}: interrupted while starting; cleaning up…`);
+				out(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: interrupted while starting; cleaning up (the next npm start redoes the unfinished steps)…`);
 				exiting = true;
-				const left = leftoverGroups(paths.userFolder);
+				ownership.interrupted = true;
+				const left = ownership.claimed ? leftoverGroups(paths.userFolder) : [];
 				void killGroups(left).finally(() => {
-					fs.rmSync(paths.state, { force: true });
+					releaseState();
 					process.exit(0);
 				});
 				return;
@@ -694,9 +725,14 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
 	main().catch((err) => {
+		if (ownership.interrupted) return; // the steps failed because Ctrl-C stopped them: the signal handler exits
 		const msg = err instanceof DemoError ? err.message : (err as Error).stack ?? String(err);
 		process.stderr.write(`\n${c.red('npm start failed:')} ${msg}\n`);
-		const left = leftoverGroups(paths.userFolder);
-		void killGroups(left).finally(() => process.exit(1));
+		// Only clean up what is ours: never the n8n of another npm start on the same data.
+		const left = ownership.claimed ? leftoverGroups(paths.userFolder) : [];
+		void killGroups(left).finally(() => {
+			if (ownership.claimed) releaseState();
+			process.exit(1);
+		});
 	});
 }

@@ -88,7 +88,16 @@ export interface InstallResult {
 	version: string;
 	ms: number;
 	/** Every sqlite3 copy in the install and where its native binding came from. */
-	sqlite3: Array<{ dir: string; version: string; binding: 'present' | 'cache' | 'n8n' | 'repo' | 'built' }>;
+	sqlite3: Array<{ dir: string; version: string; binding: 'present' | 'cache' | 'n8n' | 'repo' | 'built' | 'missing' }>;
+}
+
+export interface InstallOptions {
+	/**
+	 * 'provide' (default): give every sqlite3 copy a native binding for n8n's Node (cached, copied or
+	 * built). 'leave': leave it as `npm install --ignore-scripts` left it — no binding — which is what
+	 * n8n's Community Nodes installer does; the store must then use n8n's own sqlite3.
+	 */
+	sqlite3Binding?: 'provide' | 'leave';
 }
 
 export interface CliResult {
@@ -263,6 +272,8 @@ export function baseEnv(rt: Runtime, o: { userFolder: string; port: number; brok
 		// Community packages from <userFolder>/.n8n/nodes.
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		// Otherwise opening the editor makes n8n fetch its verified-packages list from api.n8n.io (offline: a stack trace each time).
+		N8N_VERIFIED_PACKAGES_ENABLED: 'false',
 		N8N_REINSTALL_MISSING_PACKAGES: 'false',
 		// Keep every execution with its data, never prune during a test.
 		EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'all',
@@ -453,7 +464,7 @@ export class N8nInstance {
 	 * runtime cache (or n8n's own copy); only if none fits is it compiled (`npm rebuild sqlite3`, ~1.5 min)
 	 * and the result cached for next time.
 	 */
-	async installPackage(tarballPath: string): Promise<InstallResult> {
+	async installPackage(tarballPath: string, opts: InstallOptions = {}): Promise<InstallResult> {
 		this.assertStopped('installPackage');
 		const t0 = Date.now();
 		const tarball = path.resolve(tarballPath);
@@ -492,6 +503,10 @@ export class N8nInstance {
 		for (const dir of findPackageDirs(path.join(this.nodesDir, 'node_modules'), 'sqlite3')) {
 			const v = sqlite3Version(dir) ?? '?';
 			const target = path.join(dir, 'build', 'Release', 'node_sqlite3.node');
+			if (opts.sqlite3Binding === 'leave') {
+				sqlite3.push({ dir, version: v, binding: fs.existsSync(target) ? 'present' : 'missing' });
+				continue;
+			}
 			const resolveFrom = path.dirname(path.dirname(dir));
 			if (fs.existsSync(target)) {
 				verifySqlite3(this.runtime, resolveFrom);

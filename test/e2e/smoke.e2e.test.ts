@@ -6,6 +6,9 @@
  *   POST /webhook/ad-smoke-claim  → Claim Key → Respond (200 delivered / 409 not delivered)
  *   GET  /webhook/ad-smoke-stock  → Key Pool (Get Stock) → Respond (all items)
  *
+ * The package is installed the way n8n's Community Nodes installer does it (`npm install
+ * --ignore-scripts`: our sqlite3 gets no native binding), so the SQLite store runs on the sqlite3
+ * that n8n itself ships (nodes/core/connection.ts loadSqlite3).
  * The store is the credential's default SQLite file (<N8N_USER_FOLDER>/.n8n/auto-delivery.sqlite),
  * seeded before n8n starts. Afterwards: no plaintext key (and not the Encryption Secret) in n8n's
  * execution data or in anything n8n printed; the keys n8n delivered are the right ones.
@@ -127,9 +130,12 @@ describe('e2e smoke: the packed package in a real n8n 2.41.1', () => {
 	beforeAll(async () => {
 		// Debug level: the secret scan below also covers what n8n logs at its most verbose.
 		n8n = await createInstance({ log, env: { N8N_LOG_LEVEL: 'debug' } });
-		const installed = await n8n.installPackage(await packTarball({ log }));
+		// Installed the way n8n's Community Nodes installer does it (npm install --ignore-scripts): our
+		// sqlite3 has no native binding, so the SQLite store must run on the sqlite3 n8n itself ships.
+		const installed = await n8n.installPackage(await packTarball({ log }), { sqlite3Binding: 'leave' });
 		expect(installed.name).toBe('n8n-nodes-auto-delivery');
 		expect(installed.sqlite3.length).toBeGreaterThan(0);
+		expect(installed.sqlite3.every((c) => c.binding === 'missing')).toBe(true);
 
 		// Seed the credential's default store file (empty SQLite File → <N8N_USER_FOLDER>/.n8n/auto-delivery.sqlite).
 		storeFile = path.join(n8n.n8nFolder, 'auto-delivery.sqlite');

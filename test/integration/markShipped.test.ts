@@ -23,6 +23,7 @@ import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode
 import { startShopServer, type ShopPeer } from '../helpers/shopServer';
 import { startTlsServer, type TlsPeer } from '../helpers/tlsServer';
 import { raceShips, type ShipJob } from './workers/shipWorker';
+import { captureOutput } from '../helpers/capture';
 
 const SHIP = 'n8n-nodes-auto-delivery.markShipped';
 const TOKEN = 'shop-api-token-9f8e7d6c5b4a';
@@ -38,24 +39,8 @@ const node = (name: string, type: string, parameters: Record<string, unknown>, e
 const json = (items: INodeExecutionData[] | undefined) => (items ?? []).map((i) => i.json);
 
 // Everything written to stdout/stderr/console while the nodes run, to prove no key reaches a log.
-const captured: string[] = [];
-const restore: Array<() => void> = [];
-beforeAll(() => {
-	for (const stream of [process.stdout, process.stderr]) {
-		const orig = stream.write.bind(stream);
-		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-			captured.push(String(chunk));
-			return (orig as (...a: unknown[]) => boolean)(chunk, ...rest);
-		}) as typeof stream.write;
-		restore.push(() => (stream.write = orig));
-	}
-	for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-		const spy = jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void captured.push(args.map(String).join(' ')));
-		restore.push(() => spy.mockRestore());
-	}
-});
+const captured = captureOutput();
 afterAll(async () => {
-	restore.forEach((r) => r());
 	await closeAllStores();
 });
 

@@ -11,6 +11,7 @@ import { KeyPool } from '../../nodes/KeyPool/KeyPool.node';
 import { testKeyStoreCredential } from '../../nodes/shared/store';
 import { dropStore, storeConfig } from '../helpers/db';
 import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode } from '../helpers/n8nEngine';
+import { captureOutput } from '../helpers/capture';
 
 const POOL = 'n8n-nodes-auto-delivery.keyPool';
 const CLAIM = 'n8n-nodes-auto-delivery.claimKey';
@@ -56,25 +57,9 @@ async function run(nodes: INode[], connections = chain(...nodes.map((x) => x.nam
 const KEYS = ['GAME-KEY-AAAA-0001', 'GAME-KEY-BBBB-0002', 'GAME-KEY-CCCC-0003', 'GAME-KEY-DDDD-0004'];
 
 // Everything written to stdout/stderr/console while the nodes run, to prove no key reaches a log.
-const captured: string[] = [];
-const restore: Array<() => void> = [];
-beforeAll(() => {
-	for (const stream of [process.stdout, process.stderr]) {
-		const orig = stream.write.bind(stream);
-		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-			captured.push(String(chunk));
-			return (orig as (...a: unknown[]) => boolean)(chunk, ...rest);
-		}) as typeof stream.write;
-		restore.push(() => (stream.write = orig));
-	}
-	for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-		const spy = jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void captured.push(args.map(String).join(' ')));
-		restore.push(() => spy.mockRestore());
-	}
-});
+const captured = captureOutput();
 
 afterAll(async () => {
-	restore.forEach((r) => r());
 	await closeAllStores();
 	await dropStore(cfg);
 });

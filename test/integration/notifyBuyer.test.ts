@@ -25,6 +25,7 @@ import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode
 import { startShopServer, type ShopPeer } from '../helpers/shopServer';
 import { startSmtpServer, type SmtpPeer } from '../helpers/smtpServer';
 import { raceNotify } from './workers/notifyWorker';
+import { captureOutput } from '../helpers/capture';
 
 const POOL = 'n8n-nodes-auto-delivery.keyPool';
 const CLAIM = 'n8n-nodes-auto-delivery.claimKey';
@@ -123,22 +124,9 @@ async function until(cond: () => boolean): Promise<void> {
 const leaked = (text: string) => [...KEYS, FIXED, 'FIXED-SECRET-LINK-42', SMTP_PASS, SHOP_TOKEN].filter((k) => text.includes(k));
 
 // Everything written to stdout/stderr/console while the nodes run, to prove no key reaches a log.
-const captured: string[] = [];
-const restore: Array<() => void> = [];
+const captured = captureOutput();
 
 beforeAll(async () => {
-	for (const stream of [process.stdout, process.stderr]) {
-		const orig = stream.write.bind(stream);
-		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-			captured.push(String(chunk));
-			return (orig as (...a: unknown[]) => boolean)(chunk, ...rest);
-		}) as typeof stream.write;
-		restore.push(() => (stream.write = orig));
-	}
-	for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-		const spy = jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void captured.push(args.map(String).join(' ')));
-		restore.push(() => spy.mockRestore());
-	}
 	smtp = await startSmtpServer({ auth: { user: SMTP_USER, pass: SMTP_PASS } });
 	shop = await startShopServer();
 	store = await getStore(storeConfigFromCredentials(credData as ICredentialDataDecryptedObject));
@@ -147,7 +135,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-	restore.forEach((r) => r());
 	closeAllTransports();
 	await smtp?.close();
 	await shop?.close();

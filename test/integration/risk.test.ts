@@ -144,8 +144,10 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const again = await approveHeld(store, { orderId, line: 'BIG-1' });
 			expect(again.risk).toMatchObject({ alreadyApproved: true, approvedAt: a.risk.approvedAt });
 			expect(await store.listEvents({ orderId, type: 'risk_approved' })).toHaveLength(1);
-			// evaluating the line again still replays the recorded decision (the workflow's retry routes it to Review; approval is the seller's step)
-			expect((await evaluateRisk(store, { orderId, line: 'BIG-1' }, {})).replayed).toBe(true);
+			// the shop's retry of an approved line passes now (and counts nothing)
+			const logs = await count(store, store.t.riskLog);
+			expect(await evaluateRisk(store, { orderId, line: 'BIG-1' }, { amount: { threshold: 500, action: 'review' } })).toMatchObject({ decision: 'pass', replayed: true, approved: true, heldAs: 'review' });
+			expect(await count(store, store.t.riskLog)).toBe(logs);
 
 			const passed = oid();
 			await evaluateRisk(store, { orderId: passed, line: 'OK-1' }, {});

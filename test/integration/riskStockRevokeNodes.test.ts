@@ -15,6 +15,7 @@ import { storeConfigFromCredentials } from '../../nodes/shared/store';
 import { StockAlert } from '../../nodes/StockAlert/StockAlert.node';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
 import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, runWorkflow } from '../helpers/n8nEngine';
+import { captureOutput } from '../helpers/capture';
 
 const RISK = 'n8n-nodes-auto-delivery.riskCheck';
 const STOCK = 'n8n-nodes-auto-delivery.stockAlert';
@@ -49,24 +50,8 @@ function credFor(kind: DbKind, cfg: ReturnType<typeof storeConfig>): ICredential
 }
 
 // Everything written to stdout/stderr/console while the nodes run, to prove no key reaches a log.
-const captured: string[] = [];
-const restore: Array<() => void> = [];
-beforeAll(() => {
-	for (const stream of [process.stdout, process.stderr]) {
-		const orig = stream.write.bind(stream);
-		stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-			captured.push(String(chunk));
-			return (orig as (...a: unknown[]) => boolean)(chunk, ...rest);
-		}) as typeof stream.write;
-		restore.push(() => (stream.write = orig));
-	}
-	for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
-		const spy = jest.spyOn(console, level).mockImplementation((...args: unknown[]) => void captured.push(args.map(String).join(' ')));
-		restore.push(() => spy.mockRestore());
-	}
-});
+const captured = captureOutput();
 afterAll(async () => {
-	restore.forEach((r) => r());
 	await closeAllStores();
 });
 

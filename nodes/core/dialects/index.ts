@@ -449,7 +449,10 @@ export const sqliteDialect: Dialect = {
 			q.jobs.push({ t, a, resolve, reject });
 			if (!q.draining) {
 				q.draining = true;
-				void drainSqliteClaims(db, q);
+				const queue = q;
+				drainSqliteClaims(db, queue).catch((err: unknown) => {
+					for (const j of queue.jobs.splice(0)) j.reject(err);
+				});
 			}
 		});
 	},
@@ -562,8 +565,8 @@ function bareArrayLiteral(values: Array<string | number>): string | null {
 }
 
 /**
- * Splits a chunk into one part per lane by fingerprint (its last character; base64url characters
- * split evenly by parity), dropping repeats of a fingerprint within the chunk (they count as
+ * Splits a chunk into one part per lane by fingerprint (its first character: the 64 base64url
+ * characters split evenly by parity; the last one would not, it carries only 2 bits), dropping repeats of a fingerprint within the chunk (they count as
  * duplicates, like ON CONFLICT DO NOTHING would: the first one goes in).
  */
 function splitByFingerprint(rows: NewKeyRow[], lanes: number): NewKeyRow[][] {
@@ -572,7 +575,7 @@ function splitByFingerprint(rows: NewKeyRow[], lanes: number): NewKeyRow[][] {
 	for (const r of rows) {
 		if (seen.has(r.fingerprint)) continue;
 		seen.add(r.fingerprint);
-		parts[lanes === 1 ? 0 : r.fingerprint.charCodeAt(r.fingerprint.length - 1) % lanes].push(r);
+		parts[lanes === 1 ? 0 : r.fingerprint.charCodeAt(0) % lanes].push(r);
 	}
 	return parts;
 }
@@ -580,11 +583,20 @@ function splitByFingerprint(rows: NewKeyRow[], lanes: number): NewKeyRow[][] {
 type PgConn = { query(q: { name?: string; text: string; values?: unknown[] }): Promise<{ rowCount: number | null }> };
 
 /**
+ * A lane that has nothing to insert commits after this long. Its uncommitted rows may be what
+ * another import waits for; that import may in turn hold rows this import's other lane waits for,
+ * while this import waits for that lane — a cycle through JavaScript that PostgreSQL's deadlock
+ * detector cannot see. An idle lane never holds rows for long, so such a wait always ends.
+ */
+const PG_IMPORT_IDLE_COMMIT_MS = 250;
+
+/**
  * One import connection, held for the whole import. Parts go in under a savepoint, in transactions
- * of about IMPORT_COMMIT_ROWS / lanes rows. The INSERT of a part is sent the moment the part is
- * handed over (sealing the next chunk keeps the event loop busy, so nothing may wait for a turn of
- * it before the server has work); the savepoint for the next part and the commits ride on single
- * round trips right after each insert.
+ * of about IMPORT_COMMIT_ROWS / lanes rows (and committed early when the lane is idle, see
+ * PG_IMPORT_IDLE_COMMIT_MS). The INSERT of a part is sent the moment the part is handed over
+ * (sealing the next chunk keeps the event loop busy, so nothing may wait for a turn of it before
+ * the server has work); the savepoint for the next part and the commits ride on single round trips
+ * right after each insert.
  *
  * Optimistic first: a plain INSERT (fresh keys, the common case, skips PostgreSQL's speculative
  * insertion per row). The first unique violation (a key already in the store, or committed by
@@ -599,6 +611,9 @@ class PgImportLane {
 	private ready = false;
 	private inGroup = 0;
 	private optimistic = true;
+	private idleTimer: ReturnType<typeof setTimeout> | null = null;
+	/** An idle commit in flight (or failed: its error surfaces at the next step). */
+	private idleCommit: Promise<void> | null = null;
 
 	constructor(
 		private readonly db: Knex,
@@ -607,6 +622,7 @@ class PgImportLane {
 	) {}
 
 	private async open(): Promise<PgConn> {
+		await this.settleIdleCommit();
 		if (!this.conn) this.conn = (await this.db.client.acquireConnection()) as PgConn;
 		if (!this.ready) {
 			await this.conn.query({ text: 'BEGIN; SAVEPOINT ad_import_part' });
@@ -614,6 +630,30 @@ class PgImportLane {
 			this.inGroup = 0;
 		}
 		return this.conn;
+	}
+
+	private armIdleCommit(): void {
+		this.idleTimer = setTimeout(() => {
+			this.idleTimer = null;
+			if (!this.conn || !this.ready) return;
+			this.ready = false;
+			const p = this.conn.query({ text: 'COMMIT' }).then(() => {
+				if (this.idleCommit === p) this.idleCommit = null;
+			});
+			p.catch(() => undefined); // surfaces in settleIdleCommit()
+			this.idleCommit = p;
+		}, PG_IMPORT_IDLE_COMMIT_MS);
+		this.idleTimer.unref?.();
+	}
+
+	private async settleIdleCommit(): Promise<void> {
+		if (this.idleTimer) {
+			clearTimeout(this.idleTimer);
+			this.idleTimer = null;
+		}
+		const p = this.idleCommit;
+		this.idleCommit = null;
+		if (p) await p;
 	}
 
 	private send(rows: NewKeyRow[]): Promise<{ rowCount: number | null }> {
@@ -643,8 +683,12 @@ class PgImportLane {
 
 	/** Call only when the previous insert of this lane has settled. */
 	insert(rows: NewKeyRow[]): Promise<number> {
-		// Dispatched synchronously when the lane is ready (it is, after the first part).
-		const first = this.conn && this.ready ? this.send(rows) : null;
+		if (this.idleTimer) {
+			clearTimeout(this.idleTimer);
+			this.idleTimer = null;
+		}
+		// Dispatched synchronously when the lane is ready (it is, unless it just committed).
+		const first = this.conn && this.ready && !this.idleCommit ? this.send(rows) : null;
 		if (first) first.catch(() => undefined); // handled below
 		return this.finish(rows, first);
 	}
@@ -685,12 +729,14 @@ class PgImportLane {
 			} else {
 				await conn.query({ text: 'RELEASE SAVEPOINT ad_import_part; SAVEPOINT ad_import_part' });
 			}
+			this.armIdleCommit();
 			return res.rowCount ?? 0;
 		}
 	}
 
 	/** Commits the open transaction (if any); the connection stays with the lane. */
 	async commit(): Promise<void> {
+		await this.settleIdleCommit();
 		if (!this.conn || !this.ready) return;
 		this.ready = false;
 		await this.conn.query({ text: 'COMMIT' });
@@ -709,6 +755,7 @@ class PgImportLane {
 
 	/** Rolls back whatever may be open (also a half-opened transaction) and gives the connection back. */
 	async abort(): Promise<void> {
+		await this.settleIdleCommit().catch(() => undefined);
 		this.ready = false;
 		if (this.conn) await this.conn.query({ text: 'ROLLBACK' }).catch(() => undefined);
 		await this.release();
