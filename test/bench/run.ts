@@ -436,7 +436,7 @@ async function versions(): Promise<string[]> {
 			} else {
 				const v = (await k.raw('SELECT version() AS v')).rows[0].v as string;
 				const set = (await k.raw(`SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers','synchronous_commit','fsync','wal_level','max_connections')`)).rows as Array<{ name: string; setting: string; unit: string | null }>;
-				lines.push(`${v.split(' on ')[0]} at ${t.cfg.host}:${t.cfg.port}/${t.cfg.databaseName} (${set.map((s) => `${s.name}=${s.setting}${s.unit ?? ''}`).join(', ')}), pool max 10 (store default)`);
+				lines.push(`${v.split(' on ')[0]} at ${t.cfg.host}:${t.cfg.port}/${t.cfg.databaseName} (${set.map((s) => `${s.name}=${s.setting}${s.unit ? (/^\d/.test(s.unit) ? ` × ${s.unit}` : s.unit) : ''}`).join(', ')}), pool max 10 (store default)`);
 			}
 		} finally {
 			await k.destroy();
@@ -587,7 +587,7 @@ async function main(): Promise<void> {
 			target,
 		];
 	});
-	const importTable = table(['DB', 'keys', 'input', 'seconds', 'keys/s', 'peak RSS MB', 'RSS after open MB', 'RSS with input file built MB', '% time waiting on DB', 'DB statements in flight (avg while waiting)', 'node CPU %', 'target'], importRows);
+	const importTable = table(['DB', 'keys', 'input', 'seconds', 'keys/s', 'peak RSS MB', 'RSS after open MB', 'RSS with input file built MB', '% time waiting on DB', 'avg statements in flight while waiting', 'node CPU %', 'target'], importRows);
 
 	out('## Claim: KeyStore.claim vs raw single-statement claim (same DB, same pool)');
 	out();

@@ -94,8 +94,9 @@ export interface Dialect {
 	claimKeys(trx: Knex.Transaction, t: TableNames, args: ClaimArgs): Promise<ClaimedRow[]>;
 	/**
 	 * Bulk import: inserts chunks of `insertChunk` rows, skipping (sku, fingerprint) duplicates, and
-	 * returns how many went in. Commits every IMPORT_COMMIT_ROWS rows (releasing the connection in
-	 * between, so claims keep running) and overlaps sealing the next chunk with inserting this one.
+	 * returns how many went in. Commits every IMPORT_COMMIT_ROWS rows or so, so claims keep running
+	 * (SQLite, MySQL: releasing the connection in between; PostgreSQL: two connections held for the
+	 * import, each committing its share), and overlaps sealing the next chunk with inserting this one.
 	 */
 	bulkInsertKeys(db: Knex, t: TableNames, chunks: AsyncIterable<NewKeyRow[]>): Promise<number>;
 	isTransient(err: unknown): boolean;
@@ -847,8 +848,26 @@ export const postgresDialect: Dialect = {
 		// parts in parallel, each in its own transactions. A fingerprint always goes to the same lane,
 		// so parallel transactions of one import never wait on each other's uncommitted rows, and a
 		// duplicate within the input meets its twin in the same transaction (skipped, counted).
+		// An import of one chunk (the usual manual import) uses one lane: its key ids follow the input
+		// order exactly. With several lanes, ids follow the input order per lane; seq always does.
+		const it = chunks[Symbol.asyncIterator]();
+		const nextChunk = async () => {
+			for (;;) {
+				const r = await it.next();
+				if (r.done) return null;
+				if (r.value.length) return r.value;
+			}
+		};
+		const head = [await nextChunk(), null as NewKeyRow[] | null];
+		if (!head[0]) return 0;
+		head[1] = await nextChunk();
 		const poolMax = Number((db.client as unknown as { pool?: { max?: number } }).pool?.max ?? 1);
-		const laneCount = poolMax >= PG_IMPORT_LANES + 1 ? PG_IMPORT_LANES : 1; // leave claims a connection
+		// more than one chunk, and leave claims a connection
+		const laneCount = head[1] && poolMax >= PG_IMPORT_LANES + 1 ? PG_IMPORT_LANES : 1;
+		async function* all(): AsyncGenerator<NewKeyRow[]> {
+			for (const c of head) if (c) yield c;
+			for (let c = await nextChunk(); c; c = await nextChunk()) yield c;
+		}
 		const sql = pgImportSql(t);
 		const lanes = Array.from({ length: laneCount }, () => new PgImportLane(db, sql));
 		let inserted = 0;
@@ -863,8 +882,7 @@ export const postgresDialect: Dialect = {
 			}
 		};
 		try {
-			for await (const rows of chunks) {
-				if (!rows.length) continue;
+			for await (const rows of all()) {
 				const parts = splitByFingerprint(rows, laneCount);
 				await settle(); // one insert in flight per lane while the next chunk is sealed
 				inflight = Promise.allSettled(parts.map((part, i) => (part.length ? lanes[i].insert(part) : Promise.resolve(0))));
