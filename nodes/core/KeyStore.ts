@@ -35,7 +35,7 @@ import {
 } from './connection';
 import { type DeliveryInsert, type Dialect, type NewKeyRow, type Strategy, RAND_MAX, dialectFor } from './dialects';
 import { StoreError, ValidationError } from './errors';
-import { KeyStoreMigrations, type TableNames, LATEST_MIGRATION, tableNames } from './schema';
+import { AVAILABLE, KeyStoreMigrations, type TableNames, LATEST_MIGRATION, tableNames } from './schema';
 import { optionalAmount, optionalNonNegativeInt, optionalText, positiveInt, requireId } from './validate';
 import { randomInt } from 'crypto';
 
@@ -651,7 +651,7 @@ export class KeyStore {
 	}
 
 	async countAvailable(sku: string): Promise<number> {
-		const r = await this.db(this.t.keys).where({ sku, status: 'available' }).count({ c: '*' }).first();
+		const r = await this.db(this.t.keys).where({ sku }).whereRaw(AVAILABLE).count({ c: '*' }).first();
 		return Number(r?.c ?? 0);
 	}
 
@@ -796,7 +796,7 @@ export class KeyStore {
 		const now = Date.now();
 		let voided = 0;
 		await this.tx(async (trx) => {
-			const q = trx(this.t.keys).where({ sku, status: 'available' });
+			const q = trx(this.t.keys).where({ sku }).whereRaw(AVAILABLE);
 			if (ids?.length) q.whereIn('id', ids);
 			if (fps?.length) q.whereIn('fingerprint', fps);
 			if (batchId) q.andWhere({ batch_id: batchId });

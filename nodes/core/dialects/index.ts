@@ -12,7 +12,7 @@ import { createHash, randomInt } from 'crypto';
 import type { Knex } from 'knex';
 
 import { type DatabaseKind, retryBusy } from '../connection';
-import { type TableNames, sqliteClaimView } from '../schema';
+import { AVAILABLE, type TableNames, sqliteClaimView } from '../schema';
 
 export type Strategy = 'sequential' | 'random';
 
@@ -163,7 +163,7 @@ async function claimWithSkipLocked(
 		}
 		const need = args.quantity - got.length;
 		if (need <= 0) return got;
-		const row = await trx(t.keys).where({ sku: args.sku, status: 'available' }).count({ c: '*' }).first();
+		const row = await trx(t.keys).where({ sku: args.sku }).whereRaw(AVAILABLE).count({ c: '*' }).first();
 		const visible = num(row?.c ?? 0);
 		if (visible < need || Date.now() - started > LOCKED_WAIT_MS) return got;
 		await new Promise((res) => setTimeout(res, Math.min(5 + attempt * 5, 50)));
