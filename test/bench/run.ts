@@ -9,7 +9,8 @@
  *    SKIP LOCKED]) RETURNING id, secret) on a copy of the store's keys table (same columns, same
  *    indexes, same rows) in the same database, through the same knex instance / pool (store.db).
  *    Each cell runs ours and raw in ABBA order (ours, raw, raw, ours; half the claims each) after
- *    a warm-up, so drift (WAL growth, autovacuum, page cache) hits both sides alike.
+ *    a warm-up, and the pool sizes of one database are interleaved the same way (10k, 1M, 1M, 10k),
+ *    so drift (the machine, WAL growth, autovacuum, page cache) hits both sides and both sizes alike.
  * 3. Diagnostics: statements per claim and where the time goes, and the pick query plans.
  *
  * Env: BENCH_DBS=sqlite,postgres  BENCH_SIZES=10000,1000000  BENCH_QUICK=1 (smoke sizes)
@@ -310,33 +311,49 @@ interface ClaimCell {
 	rawP99: number;
 }
 
-async function claimCell(store: KeyStore, db: Db, size: number, inFlight: number, rawTable: string): Promise<ClaimCell> {
+interface OpenStore {
+	size: number;
+	target: Target;
+	store: KeyStore;
+	raw: string;
+}
+
+/**
+ * The claim cells of one database at one in-flight level, for every pool size at once. Sizes and
+ * sides are interleaved in mirrored order — per size ours, raw; then sizes reversed, raw, ours —
+ * so drift over time (the machine, WAL, vacuum) hits ours and raw, and 10k and 1M, alike: both
+ * ratios (ours/raw and 1M/10k) are measured side by side.
+ */
+async function claimCells(open: OpenStore[], db: Db, inFlight: number): Promise<ClaimCell[]> {
 	const n = CLAIMS[inFlight];
 	const half = Math.floor(n / 2);
-	const ours = oursOp(store);
-	const raw = rawOp(store, rawTable);
-	await lanes(WARMUP, inFlight, ours);
-	await lanes(WARMUP, inFlight, raw);
-	const o: Lap[] = [];
-	const r: Lap[] = [];
-	o.push(await lanes(half, inFlight, ours));
-	r.push(await lanes(half, inFlight, raw));
-	r.push(await lanes(half, inFlight, raw));
-	o.push(await lanes(half, inFlight, ours));
-	const rate = (laps: Lap[]) => (laps.reduce((s, l) => s + l.lat.length, 0) / laps.reduce((s, l) => s + l.ms, 0)) * 1000;
+	const sides = open.map((o) => ({ o, ours: oursOp(o.store), raw: rawOp(o.store, o.raw), os: [] as Lap[], rs: [] as Lap[] }));
+	for (const s of sides) {
+		await lanes(WARMUP, inFlight, s.ours);
+		await lanes(WARMUP, inFlight, s.raw);
+	}
+	for (const s of sides) {
+		s.os.push(await lanes(half, inFlight, s.ours));
+		s.rs.push(await lanes(half, inFlight, s.raw));
+	}
+	for (const s of [...sides].reverse()) {
+		s.rs.push(await lanes(half, inFlight, s.raw));
+		s.os.push(await lanes(half, inFlight, s.ours));
+	}
+	const rate = (laps: Lap[]) => (laps.reduce((sum, l) => sum + l.lat.length, 0) / laps.reduce((sum, l) => sum + l.ms, 0)) * 1000;
 	const all = (laps: Lap[]) => laps.flatMap((l) => l.lat);
-	return {
+	return sides.map((s) => ({
 		db,
-		size,
+		size: s.o.size,
 		inFlight,
 		claims: half * 2,
-		ours: rate(o),
-		raw: rate(r),
-		oursP50: pct(all(o), 50),
-		oursP99: pct(all(o), 99),
-		rawP50: pct(all(r), 50),
-		rawP99: pct(all(r), 99),
-	};
+		ours: rate(s.os),
+		raw: rate(s.rs),
+		oursP50: pct(all(s.os), 50),
+		oursP99: pct(all(s.os), 99),
+		rawP50: pct(all(s.rs), 50),
+		rawP99: pct(all(s.rs), 99),
+	}));
 }
 
 // ---------------------------------------------------------------- diagnostics
@@ -481,43 +498,53 @@ async function main(): Promise<void> {
 	const largest = SIZES[SIZES.length - 1];
 
 	for (const db of DBS) {
-		for (const size of SIZES) {
-			const target = new Target(db, `s${sizeLabel(size).toLowerCase()}`);
-			await target.drop(); // leftovers of a crashed run
-			try {
-				log(`${db} ${sizeLabel(size)}: importing ${fmt(size)} keys (child process, generator)…`);
-				const rep = await runImportChild({ cfg: target.cfg, sku: SKU, count: size, mode: 'generator' });
-				if (rep.imported !== size) throw new Error(`imported ${rep.imported} of ${size}`);
-				imports.push({ db, size, mode: 'generator', report: rep });
-				log(`  ${fmt(rep.ms / 1000, 1)} s, ${fmt(size / (rep.ms / 1000))} keys/s, peak RSS ${fmt(rep.maxRss / MB)} MB`);
-
-				if (!PARTS.has('claim')) continue;
-				const store = await KeyStore.open(target.cfg);
+		const open: OpenStore[] = [];
+		try {
+			for (const size of SIZES) {
+				const target = new Target(db, `s${sizeLabel(size).toLowerCase()}`);
+				await target.drop(); // leftovers of a crashed run
+				let kept = false;
 				try {
+					log(`${db} ${sizeLabel(size)}: importing ${fmt(size)} keys (child process, generator)…`);
+					const rep = await runImportChild({ cfg: target.cfg, sku: SKU, count: size, mode: 'generator' });
+					if (rep.imported !== size) throw new Error(`imported ${rep.imported} of ${size}`);
+					imports.push({ db, size, mode: 'generator', report: rep });
+					log(`  ${fmt(rep.ms / 1000, 1)} s, ${fmt(size / (rep.ms / 1000))} keys/s, peak RSS ${fmt(rep.maxRss / MB)} MB`);
+					if (!PARTS.has('claim')) continue;
+					const store = await KeyStore.open(target.cfg);
+					open.push({ size, target, store, raw: '' });
+					kept = true;
 					log(`  copying keys into the raw table…`);
 					const { raw, indexes } = await makeRawTable(store);
+					open[open.length - 1].raw = raw;
 					const same = JSON.stringify(indexes.ours) === JSON.stringify(indexes.raw);
 					indexCheck.push(`${db} ${sizeLabel(size)}: ${same ? 'same' : 'DIFFERENT'} indexes on ${store.t.keys} and ${raw}: ${indexes.ours.join('; ')}`);
 					if (!same) throw new Error(`raw table indexes differ: ${JSON.stringify(indexes)}`);
-					for (const inFlight of IN_FLIGHT) {
-						log(`  claims, ${inFlight} in flight…`);
-						const c = await claimCell(store, db, size, inFlight, raw);
-						cells.push(c);
-						log(`    ours ${fmt(c.ours)}/s, raw ${fmt(c.raw)}/s, ratio ${fmt(c.ours / c.raw, 2)}`);
-						if (db === 'postgres') {
-							tableStats.push(`${db} ${sizeLabel(size)} after ${inFlight} in flight: ${await pgTableStats(store, store.t.keys)}; ${await pgTableStats(store, raw)}`);
-						}
-					}
-					log(`  statement profile…`);
-					profiles.push(await profileClaims(store, db, size, raw, target.prefix));
-					if (size === largest) plans.push(`${db} ${sizeLabel(size)}:\n${await explainPick(store, raw)}`);
-					const left = await store.countAvailable(SKU);
-					if (left < size * 0.05) log(`  warning: only ${left} keys left`);
 				} finally {
-					await store.close();
+					if (!kept) await target.drop();
 				}
-			} finally {
-				await target.drop();
+			}
+			for (const inFlight of open.length ? IN_FLIGHT : []) {
+				log(`${db}: claims, ${inFlight} in flight, ${open.map((o) => sizeLabel(o.size)).join(' and ')} interleaved…`);
+				for (const c of await claimCells(open, db, inFlight)) {
+					cells.push(c);
+					log(`    ${sizeLabel(c.size)}: ours ${fmt(c.ours)}/s, raw ${fmt(c.raw)}/s, ratio ${fmt(c.ours / c.raw, 2)}`);
+				}
+				if (db === 'postgres') {
+					for (const o of open) tableStats.push(`${db} ${sizeLabel(o.size)} after ${inFlight} in flight: ${await pgTableStats(o.store, o.store.t.keys)}; ${await pgTableStats(o.store, o.raw)}`);
+				}
+			}
+			for (const o of open) {
+				log(`${db} ${sizeLabel(o.size)}: statement profile…`);
+				profiles.push(await profileClaims(o.store, db, o.size, o.raw, o.target.prefix));
+				if (o.size === largest) plans.push(`${db} ${sizeLabel(o.size)}:\n${await explainPick(o.store, o.raw)}`);
+				const left = await o.store.countAvailable(SKU);
+				if (left < o.size * 0.05) log(`  warning: only ${left} keys left`);
+			}
+		} finally {
+			for (const o of open) {
+				await o.store.close();
+				await o.target.drop();
 			}
 		}
 		for (const mode of INPUT_VARIANTS) {
