@@ -1,18 +1,14 @@
 /**
  * A separate OS process that opens a store and runs a list of operations (claim, revoke, risk
  * evaluation, stock check) with N in flight, for the multi-process race tests of the lifecycle,
- * risk and alert logic. Protocol over IPC: → {type:'ready'} after open; ← {type:'go', ops,
- * inFlight}; → {type:'done', results}. Results carry ids and decisions only, never key text.
- *
- * `raceOps` (used by the tests) forks one process per op list, waits until every process has
- * opened the store, then lets them all start at once.
+ * risk and alert logic (the harness is test/helpers/processes.ts). Results carry ids and decisions
+ * only, never key text.
  */
-import { fork, type ChildProcess } from 'child_process';
-
 import type { StoreConfig } from '../../../nodes/core/connection';
 import { checkStock } from '../../../nodes/core/alerts';
 import { KeyStore } from '../../../nodes/core/KeyStore';
 import { evaluateRisk, type RiskRules } from '../../../nodes/core/risk';
+import { inLanes, raceWorkers, serveWorker } from '../../helpers/processes';
 
 export type Op =
 	| { op: 'claim'; orderId: string; sku: string; quantity?: number }
@@ -67,69 +63,13 @@ async function runOp(store: KeyStore, o: Op): Promise<OpResult> {
 }
 
 /** Runs ops with `inFlight` lanes on one store (also used in-process by the tests). */
-export async function runOps(store: KeyStore, ops: Op[], inFlight: number): Promise<OpResult[]> {
-	const results: OpResult[] = new Array(ops.length);
-	let next = 0;
-	const lane = async () => {
-		while (next < ops.length) {
-			const i = next++;
-			results[i] = await runOp(store, ops[i]);
-		}
-	};
-	await Promise.all(Array.from({ length: Math.max(1, inFlight) }, lane));
-	return results;
+export function runOps(store: KeyStore, ops: Op[], inFlight: number): Promise<OpResult[]> {
+	return inLanes(ops, inFlight, (o) => runOp(store, o));
 }
 
 /** One OS process per op list; all open the store first, then start together. */
-export async function raceOps(cfg: StoreConfig, perProcess: Op[][], inFlight: number): Promise<OpResult[][]> {
-	const children: ChildProcess[] = perProcess.map(() =>
-		fork(__filename, [], {
-			execArgv: ['-r', 'ts-node/register/transpile-only'],
-			env: { ...process.env, AD_OPS_WORKER_CONFIG: JSON.stringify(cfg), TS_NODE_TRANSPILE_ONLY: '1' },
-			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-		}),
-	);
-	const waitFor = (c: ChildProcess, type: string) =>
-		new Promise<Record<string, unknown>>((resolve, reject) => {
-			const onMsg = (m: Record<string, unknown>) => {
-				if (m.type === type) {
-					c.off('message', onMsg);
-					resolve(m);
-				} else if (m.type === 'failed') reject(new Error(`worker failed: ${String(m.error)}`));
-			};
-			c.on('message', onMsg);
-			c.once('exit', (code) => {
-				if (code !== 0) reject(new Error(`worker exited with ${code}`));
-			});
-		});
-	try {
-		await Promise.all(children.map((c) => waitFor(c, 'ready')));
-		const done = children.map((c) => waitFor(c, 'done'));
-		children.forEach((c, i) => c.send({ type: 'go', ops: perProcess[i], inFlight }));
-		const msgs = await Promise.all(done);
-		return msgs.map((m) => m.results as OpResult[]);
-	} finally {
-		for (const c of children) if (c.exitCode === null) c.kill();
-	}
+export function raceOps(cfg: StoreConfig, perProcess: Op[][], inFlight: number): Promise<OpResult[][]> {
+	return raceWorkers(__filename, 'AD_OPS_WORKER_CONFIG', cfg, perProcess, inFlight);
 }
 
-async function main() {
-	const cfg = JSON.parse(process.env.AD_OPS_WORKER_CONFIG as string) as StoreConfig;
-	const store = await KeyStore.open(cfg);
-	const send = (m: unknown) => new Promise<void>((res) => process.send!(m, () => res()));
-	process.on('message', async (msg: { type: string; ops: Op[]; inFlight: number }) => {
-		if (msg.type !== 'go') return;
-		const results = await runOps(store, msg.ops, msg.inFlight);
-		await store.close();
-		await send({ type: 'done', results });
-		process.exit(0);
-	});
-	await send({ type: 'ready' });
-}
-
-if (require.main === module && process.env.AD_OPS_WORKER_CONFIG) {
-	main().catch(async (err) => {
-		process.send?.({ type: 'failed', error: String(err?.message ?? err) });
-		process.exit(1);
-	});
-}
+serveWorker<StoreConfig, KeyStore, Op, OpResult>('AD_OPS_WORKER_CONFIG', (cfg) => KeyStore.open(cfg), runOp, (store) => store.close());
