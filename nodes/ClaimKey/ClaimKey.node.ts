@@ -33,7 +33,14 @@ export class ClaimKey implements INodeType {
 				type: 'string',
 				default: '={{ $json.orderId }}',
 				required: true,
-				description: 'The shop order number. Claiming the same order ID and SKU again returns the same keys.',
+				description: 'The shop order number. Claiming the same shop, order ID and SKU again returns the same keys.',
+			},
+			{
+				displayName: 'Shop',
+				name: 'shop',
+				type: 'string',
+				default: '={{ $json.shop }}',
+				description: 'The shop the order belongs to. An order is identified by Shop + Order ID + SKU, so two shops may use the same order ID. Empty: the default shop.',
 			},
 			{
 				displayName: 'SKU',
@@ -82,7 +89,6 @@ export class ClaimKey implements INodeType {
 					{ displayName: 'Buyer ID', name: 'buyerId', type: 'string', default: '' },
 					{ displayName: 'Buyer IP', name: 'buyerIp', type: 'string', default: '' },
 					{ displayName: 'Buyer Name', name: 'buyerName', type: 'string', default: '' },
-					{ displayName: 'Shop', name: 'shop', type: 'string', default: '' },
 				],
 			},
 		],
@@ -121,7 +127,8 @@ export class ClaimKey implements INodeType {
 						ip: details.buyerIp as string | undefined,
 					},
 					amount: details.amount as number | undefined,
-					shop: details.shop as string | undefined,
+					// Workflows saved before Shop was a parameter of its own kept it in the details.
+					shop: (this.getNodeParameter('shop', i, '') as string) || (details.shop as string | undefined),
 					actor,
 				});
 				const json = claimOutput(result) as unknown as IDataObject;

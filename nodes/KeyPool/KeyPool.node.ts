@@ -1,3 +1,6 @@
+import { open as openFile } from 'fs/promises';
+
+import type { IBinaryData } from 'n8n-workflow';
 import {
 	NodeConnectionTypes,
 	NodeOperationError,
@@ -145,6 +148,15 @@ export class KeyPool implements INodeType {
 					{ name: 'GBK (简体中文 Windows)', value: 'gbk' },
 				],
 				default: 'auto',
+				displayOptions: { show: { operation: ['import'], source: ['binary'] } },
+			},
+			{
+				displayName: 'Erase File After Reading',
+				name: 'eraseFile',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether to overwrite and empty n8n's stored copy of the file once its keys are read, so that they do not stay in plain text in n8n's binary-data folder (filesystem mode, n8n's default). Turn off if a later node still needs the file.",
 				displayOptions: { show: { operation: ['import'], source: ['binary'] } },
 			},
 			{
@@ -306,6 +318,14 @@ export class KeyPool implements INodeType {
 				displayOptions: { show: { operation: ['getDelivery'] } },
 			},
 			{
+				displayName: 'Shop',
+				name: 'deliveryShop',
+				type: 'string',
+				default: '',
+				description: 'The shop the order belongs to. An order is identified by Shop + Order ID + SKU, so two shops may use the same order ID. Empty: the default shop.',
+				displayOptions: { show: { operation: ['getDelivery'] } },
+			},
+			{
 				displayName: 'SKU',
 				name: 'deliverySku',
 				type: 'string',
@@ -365,6 +385,10 @@ export class KeyPool implements INodeType {
 							const meta = this.helpers.assertBinaryData(i, prop);
 							fileName = meta.fileName;
 							input = await this.helpers.getBinaryDataBuffer(i, prop);
+							if (input.length === 0 && Number(meta.bytes) > 0) {
+								throw new NodeOperationError(this.getNode(), `The file "${fileName ?? prop}" was already read and erased (Erase File After Reading). Upload it again.`, { itemIndex: i });
+							}
+							if (this.getNodeParameter('eraseFile', i, true) as boolean) await eraseStoredFile(this, meta);
 							encoding = this.getNodeParameter('encoding', i) as TextEncoding;
 						} else {
 							input = this.getNodeParameter('keysText', i) as string;
@@ -440,15 +464,14 @@ export class KeyPool implements INodeType {
 						break;
 					}
 					case 'getDelivery': {
-						const orderId = this.getNodeParameter('orderId', i) as string;
-						const deliveries = await store.getDeliveries({
-							orderId,
+						const ref = {
+							orderId: this.getNodeParameter('orderId', i) as string,
+							shop: this.getNodeParameter('deliveryShop', i, '') as string,
 							sku: (this.getNodeParameter('deliverySku', i) as string) || null,
-							reveal: this.getNodeParameter('includeKeys', i) as boolean,
-						});
-						if (deliveries.length === 0) {
-							throw new NodeOperationError(this.getNode(), `No delivery found for order "${orderId}".`, { itemIndex: i });
-						}
+						};
+						const deliveries = await store.getDeliveries({ ...ref, reveal: this.getNodeParameter('includeKeys', i) as boolean });
+						// None: findDelivery says so, naming the shops that do have this order ID.
+						if (deliveries.length === 0) await store.findDelivery(ref);
 						for (const d of deliveries) emit(deliveryDetails(d) as unknown as IDataObject);
 						break;
 					}
@@ -482,4 +505,32 @@ function idList(v: string): number[] {
 
 function lines(v: string): string[] {
 	return String(v ?? '').split(/\r\n|\r|\n/);
+}
+
+/**
+ * Overwrites n8n's stored copy of a consumed binary with zeros and empties it. n8n 2.x offers nodes
+ * no way to delete a binary; in filesystem mode (n8n's default in regular mode) `getBinaryPath`
+ * gives the file (<n8n folder>/storage/workflows/<workflow>/executions/<execution or temp>/binary_data/<uuid>).
+ * The empty file stays, so n8n's own bookkeeping (moving it to the execution's folder, deleting it
+ * with the execution) goes on as usual. Other modes (database, S3, `default` = inline in the
+ * execution data) are out of a node's reach: there the file goes with the execution.
+ */
+async function eraseStoredFile(ctx: IExecuteFunctions, binary: IBinaryData): Promise<void> {
+	const [mode, fileId] = String(binary.id ?? '').split(':');
+	if (!fileId || (mode !== 'filesystem' && mode !== 'filesystem-v2')) return;
+	try {
+		const handle = await openFile(ctx.helpers.getBinaryPath(binary.id as string), 'r+');
+		try {
+			const { size } = await handle.stat();
+			const zeros = Buffer.alloc(Math.min(size, 1 << 20));
+			for (let pos = 0; pos < size; pos += zeros.length) await handle.write(zeros, 0, Math.min(zeros.length, size - pos), pos);
+			await handle.sync(); // the zeros reach the disk before the blocks are freed
+			await handle.truncate(0);
+			await handle.sync();
+		} finally {
+			await handle.close();
+		}
+	} catch (error) {
+		ctx.logger.warn(`Key Pool: could not erase the imported file "${binary.fileName ?? fileId}": ${(error as Error).message}`);
+	}
 }

@@ -70,6 +70,14 @@ export class MarkShipped implements INodeType {
 				displayOptions: { show: { lookup: ['order'] } },
 			},
 			{
+				displayName: 'Shop',
+				name: 'shop',
+				type: 'string',
+				default: '={{ $json.shop }}',
+				displayOptions: { show: { lookup: ['order'] } },
+				description: 'The shop the order belongs to. An order is identified by Shop + Order ID + SKU, so two shops may use the same order ID. Empty: the default shop.',
+			},
+			{
 				displayName: 'SKU',
 				name: 'sku',
 				type: 'string',
@@ -231,7 +239,7 @@ export class MarkShipped implements INodeType {
 				const lookup = this.getNodeParameter('lookup', i) as string;
 				const delivery =
 					lookup === 'order'
-						? await store.findDelivery({ orderId: this.getNodeParameter('orderId', i) as string, sku: (this.getNodeParameter('sku', i, '') as string) || null })
+						? await store.findDelivery({ orderId: this.getNodeParameter('orderId', i) as string, shop: this.getNodeParameter('shop', i, '') as string, sku: (this.getNodeParameter('sku', i, '') as string) || null })
 						: await store.findDelivery({ deliveryId: this.getNodeParameter('deliveryId', i) as string });
 				const mode = this.getNodeParameter('mode', i) as string;
 				const requireSent = this.getNodeParameter('requireSent', i) as boolean;

@@ -133,6 +133,14 @@ export class NotifyBuyer implements INodeType {
 				displayOptions: { show: { findBy: ['order'] } },
 			},
 			{
+				displayName: 'Shop',
+				name: 'shop',
+				type: 'string',
+				default: '={{ $json.shop }}',
+				displayOptions: { show: { findBy: ['order'] } },
+				description: 'The shop the order belongs to. An order is identified by Shop + Order ID + SKU, so two shops may use the same order ID. Empty: the default shop.',
+			},
+			{
 				displayName: 'SKU',
 				name: 'sku',
 				type: 'string',
@@ -436,7 +444,7 @@ export class NotifyBuyer implements INodeType {
 					targets: await findTargets(
 						store,
 						findBy === 'order'
-							? { orderId: this.getNodeParameter('orderId', i) as string, sku: this.getNodeParameter('sku', i, '') as string }
+							? { orderId: this.getNodeParameter('orderId', i) as string, shop: this.getNodeParameter('shop', i, '') as string, sku: this.getNodeParameter('sku', i, '') as string }
 							: { deliveryId: this.getNodeParameter('deliveryId', i) as string },
 					),
 				};

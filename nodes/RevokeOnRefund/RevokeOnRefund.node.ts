@@ -34,6 +34,13 @@ export class RevokeOnRefund implements INodeType {
 				description: 'The refunded shop order',
 			},
 			{
+				displayName: 'Shop',
+				name: 'shop',
+				type: 'string',
+				default: '={{ $json.shop }}',
+				description: 'The shop of the refunded order. Only that shop\'s order is revoked: another shop\'s order with the same ID is never touched. Empty: the default shop.',
+			},
+			{
 				displayName: 'SKU',
 				name: 'sku',
 				type: 'string',
@@ -87,6 +94,7 @@ export class RevokeOnRefund implements INodeType {
 			try {
 				const results = await store.revoke({
 					orderId: this.getNodeParameter('orderId', i) as string,
+					shop: this.getNodeParameter('shop', i, '') as string,
 					sku: this.getNodeParameter('sku', i, '') as string,
 					reason: this.getNodeParameter('reason', i, '') as string,
 					returnUnsent: this.getNodeParameter('returnUnsent', i, false) as boolean,
@@ -111,6 +119,7 @@ export class RevokeOnRefund implements INodeType {
 function revokeItem(r: RevokeResult): IDataObject {
 	return {
 		orderId: r.orderId,
+		shop: r.shop,
 		sku: r.sku,
 		deliveryId: r.deliveryId,
 		tombstone: r.tombstone,

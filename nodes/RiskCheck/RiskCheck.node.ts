@@ -158,8 +158,8 @@ export class RiskCheck implements INodeType {
 				name: 'shop',
 				type: 'string',
 				default: '={{ $json.shop }}',
-				description: 'Kept with the decision (Approve Held Order passes it on)',
-				displayOptions: evaluate,
+				description: 'The shop the order belongs to: an order is Shop + Order ID (two shops may use the same order ID). Empty: the default shop.',
+				displayOptions: evaluateOrApprove,
 			},
 			{
 				displayName: 'Quantity',
@@ -345,6 +345,7 @@ export class RiskCheck implements INodeType {
 				} else if (operation === 'approveHeld') {
 					const a = await approveHeld(store, {
 						orderId: this.getNodeParameter('orderId', i) as string,
+						shop: this.getNodeParameter('shop', i, '') as string,
 						line: this.getNodeParameter('line', i, '') as string,
 						note: this.getNodeParameter('note', i, '') as string,
 						actor,

@@ -3,8 +3,12 @@
  *
  * Promises enforced here (DESIGN §1): a key is delivered at most once (conditional claim inside a
  * transaction, SKIP LOCKED / SQLite write lock), an order line is delivered at most once (unique
- * (order_id, sku) delivery row, replays return the same keys), keys are sealed at rest and only
- * opened when asked, bad input changes nothing.
+ * (shop, order_id, sku) delivery row, ids compared byte-exactly, replays return the same keys), keys
+ * are sealed at rest and only opened when asked, bad input changes nothing.
+ *
+ * An order line's identity is (shop, orderId, sku). Orders without a shop belong to the default
+ * shop (stored as '', shown as null): two shops sharing one key pool never mistake each other's
+ * order 1001.
  */
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
@@ -19,7 +23,7 @@ import {
 	makeCanary,
 	maskKey,
 	newSalt,
-	redactSecrets,
+	redactAndClip,
 	normaliseKey,
 	seal,
 	unseal,
@@ -36,7 +40,7 @@ import {
 import { type DeliveryInsert, type Dialect, type NewKeyRow, type Strategy, RAND_MAX, dialectFor } from './dialects';
 import { StoreError, ValidationError } from './errors';
 import { AVAILABLE, KeyStoreMigrations, type TableNames, LATEST_MIGRATION, tableNames } from './schema';
-import { optionalAmount, optionalNonNegativeInt, optionalText, positiveInt, requireId } from './validate';
+import { DEFAULT_SHOP, optionalAmount, optionalNonNegativeInt, optionalText, positiveInt, requireId, shopId } from './validate';
 import { randomInt } from 'crypto';
 
 export type { Strategy } from './dialects';
@@ -92,6 +96,7 @@ export interface ClaimInput {
 	strategy?: Strategy;
 	buyer?: Buyer;
 	amount?: number | string | null;
+	/** The shop the order belongs to (part of its identity); empty: the default shop. */
 	shop?: string | null;
 	actor?: Actor;
 	/** Include plaintext keys in the result (the seller asked for them). */
@@ -145,6 +150,8 @@ export type ClaimResult =
 			delivered: false;
 			reason: NotDeliveredReason;
 			orderId: string;
+			/** null: the default shop. */
+			shop: string | null;
 			sku: string;
 			quantity: number;
 			/** Keys available when the claim was refused (out_of_stock). */
@@ -174,6 +181,8 @@ export interface ListedKey {
 	batchId: string;
 	deliveryId: number | null;
 	orderId: string | null;
+	/** The shop of that order; null for the default shop or no order. */
+	shop: string | null;
 	createdAt: string;
 }
 
@@ -184,6 +193,7 @@ export interface ExportedKey {
 	status: KeyStatus;
 	batchId: string;
 	orderId: string | null;
+	shop: string | null;
 	createdAt: string;
 }
 
@@ -208,6 +218,8 @@ export interface StoreEvent {
 	sku: string | null;
 	orderId: string | null;
 	deliveryId: number | null;
+	/** The order's shop; null for the default shop and for events about no order. */
+	shop: string | null;
 	count: number | null;
 	actor: string | null;
 	details: Record<string, unknown> | null;
@@ -240,7 +252,8 @@ interface DeliveryRow {
 	buyer_email: string | null;
 	buyer_ip: string | null;
 	amount: number | string | null;
-	shop: string | null;
+	/** '' for the default shop. */
+	shop: string;
 	created_at: number;
 	updated_at: number;
 	sent_at: number | null;
@@ -262,6 +275,8 @@ interface DeliveryRow {
 /** What a refund did to one order line (Revoke on Refund's output). */
 export interface RevokeResult {
 	orderId: string;
+	/** null: the default shop. */
+	shop: string | null;
 	sku: string;
 	deliveryId: number;
 	/** Nothing had been delivered: a tombstone now refuses a late "paid" retry. */
@@ -366,7 +381,7 @@ export class KeyStore {
 	async event(
 		db: Knex | Knex.Transaction,
 		type: string,
-		fields: { sku?: string | null; orderId?: string | null; deliveryId?: number | null; count?: number | null; actor?: Actor; details?: Record<string, unknown> },
+		fields: { sku?: string | null; orderId?: string | null; shop?: string | null; deliveryId?: number | null; count?: number | null; actor?: Actor; details?: Record<string, unknown> },
 	): Promise<void> {
 		// Outside a transaction (db is the pool) a busy SQLite file is waited for; inside one, tx() retries.
 		const insert = () => db(this.t.events).insert({
@@ -374,6 +389,8 @@ export class KeyStore {
 			type,
 			sku: fields.sku ?? null,
 			order_id: fields.orderId ?? null,
+			// The shop of the order the event is about ('' = default shop); null when it is about no order.
+			shop: fields.orderId === undefined || fields.orderId === null ? null : (fields.shop ?? DEFAULT_SHOP),
 			delivery_id: fields.deliveryId ?? null,
 			count: fields.count ?? null,
 			actor: actorText(fields.actor),
@@ -529,10 +546,12 @@ export class KeyStore {
 
 	/**
 	 * Claims `quantity` keys for one order line (DESIGN §4): all or nothing, idempotent per
-	 * (orderId, sku), refusing refunded (tombstoned) orders. Out of stock is a result, not an error.
+	 * (shop, orderId, sku), refusing refunded (tombstoned) orders. Out of stock is a result, not an error.
 	 */
 	async claim(input: ClaimInput): Promise<ClaimResult> {
 		const orderId = requireId('orderId', input.orderId, 'Order ID');
+		const shop = shopId(input.shop);
+		const shopOut = shop === DEFAULT_SHOP ? null : shop;
 		const sku = requireId('sku', input.sku, 'SKU');
 		if (sku === ORDER_WIDE_SKU) throw new ValidationError('sku', `"${ORDER_WIDE_SKU}" is not a SKU.`);
 		const quantity = input.quantity === undefined ? 1 : positiveInt('quantity', input.quantity, MAX_QUANTITY, 'Quantity');
@@ -554,7 +573,7 @@ export class KeyStore {
 			buyer_email: optionalText('buyer.email', buyer.email, 320),
 			buyer_ip: optionalText('buyer.ip', buyer.ip, 64),
 			amount: optionalAmount('amount', input.amount),
-			shop: optionalText('shop', input.shop, 191),
+			shop,
 			created_at: now,
 			updated_at: now,
 		};
@@ -588,7 +607,7 @@ export class KeyStore {
 			let outcome: Outcome;
 			try {
 				outcome = await this.tx<Outcome>(async (trx) => {
-					const existing = await this.findBlockingDelivery(trx, orderId, sku);
+					const existing = await this.findBlockingDelivery(trx, shop, orderId, sku);
 					if (existing) return { kind: 'existing', row: existing };
 					const product = await trx(this.t.products).where({ sku }).first('fixed_content');
 					if (!product) return { kind: 'unknown_sku' };
@@ -600,7 +619,7 @@ export class KeyStore {
 					});
 					if (deliveryId === null) return { kind: 'race' };
 					if (fixed) {
-						await this.event(trx, 'claimed', { sku, orderId, deliveryId, count: quantity, actor: input.actor, details: { fixedContent: true } });
+						await this.event(trx, 'claimed', { sku, orderId, shop, deliveryId, count: quantity, actor: input.actor, details: { fixedContent: true } });
 						return { kind: 'delivered', deliveryId };
 					}
 					const claimed = await this.dialect.claimKeys(trx, this.t, { sku, quantity, strategy, deliveryId, now });
@@ -608,6 +627,7 @@ export class KeyStore {
 					await this.event(trx, 'claimed', {
 						sku,
 						orderId,
+						shop,
 						deliveryId,
 						count: quantity,
 						actor: input.actor,
@@ -618,20 +638,20 @@ export class KeyStore {
 			} catch (err) {
 				if (err instanceof Refusal) {
 					const available = await this.countAvailable(sku);
-					await this.event(this.db, 'out_of_stock', { sku, orderId, count: quantity, actor: input.actor, details: { available } });
-					return { delivered: false, reason: 'out_of_stock', orderId, sku, quantity, available };
+					await this.event(this.db, 'out_of_stock', { sku, orderId, shop, count: quantity, actor: input.actor, details: { available } });
+					return { delivered: false, reason: 'out_of_stock', orderId, shop: shopOut, sku, quantity, available };
 				}
 				throw err;
 			}
 			switch (outcome.kind) {
 				case 'unknown_sku':
-					return { delivered: false, reason: 'unknown_sku', orderId, sku, quantity };
+					return { delivered: false, reason: 'unknown_sku', orderId, shop: shopOut, sku, quantity };
 				case 'race':
 					continue; // another claim for this order line committed first: read it
 				case 'existing': {
 					const d = await this.withKeys(outcome.row, reveal);
 					if (d.status === 'revoked') {
-						return { delivered: false, reason: 'revoked', orderId, sku, quantity, delivery: d };
+						return { delivered: false, reason: 'revoked', orderId, shop: shopOut, sku, quantity, delivery: d };
 					}
 					return { delivered: true, alreadyDelivered: true, delivery: d };
 				}
@@ -641,12 +661,12 @@ export class KeyStore {
 				}
 			}
 		}
-		throw new StoreError(`Order ${orderId} / ${sku} kept changing while it was being claimed; try again.`);
+		throw new StoreError(`${orderLabel(shop, orderId)} / ${sku} kept changing while it was being claimed; try again.`);
 	}
 
 	/** The delivery of this order line, or an order-wide refund tombstone. */
-	private async findBlockingDelivery(db: Knex | Knex.Transaction, orderId: string, sku: string): Promise<DeliveryRow | undefined> {
-		const rows = (await db(this.t.deliveries).where({ order_id: orderId }).whereIn('sku', [sku, ORDER_WIDE_SKU])) as DeliveryRow[];
+	private async findBlockingDelivery(db: Knex | Knex.Transaction, shop: string, orderId: string, sku: string): Promise<DeliveryRow | undefined> {
+		const rows = (await db(this.t.deliveries).where({ shop, order_id: orderId }).whereIn('sku', [sku, ORDER_WIDE_SKU])) as DeliveryRow[];
 		return rows.find((r) => r.sku === sku) ?? rows.find((r) => r.sku === ORDER_WIDE_SKU && r.status === 'revoked');
 	}
 
@@ -676,10 +696,10 @@ export class KeyStore {
 
 	// ---------------------------------------------------------------- reads
 
-	/** Deliveries of an order (all lines, or one sku); keys masked unless `reveal`. */
-	async getDeliveries(input: { orderId: string; sku?: string | null; reveal?: boolean }): Promise<DeliveryWithKeys[]> {
+	/** Deliveries of an order of a shop (all lines, or one sku); keys masked unless `reveal`. */
+	async getDeliveries(input: { orderId: string; shop?: string | null; sku?: string | null; reveal?: boolean }): Promise<DeliveryWithKeys[]> {
 		const orderId = requireId('orderId', input.orderId, 'Order ID');
-		const q = this.db(this.t.deliveries).where({ order_id: orderId });
+		const q = this.db(this.t.deliveries).where({ shop: shopId(input.shop), order_id: orderId });
 		if (input.sku) q.andWhere({ sku: requireId('sku', input.sku, 'SKU') });
 		const rows = (await q.orderBy('id')) as DeliveryRow[];
 		const out: DeliveryWithKeys[] = [];
@@ -733,7 +753,7 @@ export class KeyStore {
 		const q = this.db(`${this.t.keys} as k`)
 			.leftJoin(`${this.t.deliveries} as d`, 'd.id', 'k.delivery_id')
 			.where('k.sku', sku)
-			.select('k.id', 'k.sku', 'k.status', 'k.secret', 'k.batch_id', 'k.delivery_id', 'k.created_at', 'd.order_id')
+			.select('k.id', 'k.sku', 'k.status', 'k.secret', 'k.batch_id', 'k.delivery_id', 'k.created_at', 'd.order_id', 'd.shop')
 			.orderBy('k.id')
 			.limit(limit)
 			.offset(offset);
@@ -747,6 +767,7 @@ export class KeyStore {
 			batchId: String(r.batch_id),
 			deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
 			orderId: (r.order_id as string | null) ?? null,
+			shop: r.shop ? String(r.shop) : null,
 			createdAt: isoReq(r.created_at),
 		}));
 	}
@@ -761,7 +782,7 @@ export class KeyStore {
 			const q = this.db(`${this.t.keys} as k`)
 				.leftJoin(`${this.t.deliveries} as d`, 'd.id', 'k.delivery_id')
 				.where('k.id', '>', after)
-				.select('k.id', 'k.sku', 'k.status', 'k.secret', 'k.batch_id', 'k.created_at', 'd.order_id')
+				.select('k.id', 'k.sku', 'k.status', 'k.secret', 'k.batch_id', 'k.created_at', 'd.order_id', 'd.shop')
 				.orderBy('k.id')
 				.limit(page);
 			if (sku) q.andWhere('k.sku', sku);
@@ -776,6 +797,7 @@ export class KeyStore {
 					status: r.status,
 					batchId: r.batch_id,
 					orderId: r.order_id ?? null,
+					shop: r.shop ? String(r.shop) : null,
 					createdAt: isoReq(r.created_at),
 				};
 			}
@@ -810,7 +832,7 @@ export class KeyStore {
 	// ---------------------------------------------------------------- sending and shipping (DESIGN §1.4)
 
 	/** A delivery by id, or by order id + sku. Throws a not_found StoreError naming what was looked for. */
-	async findDelivery(ref: { deliveryId?: number | string | null; orderId?: string | null; sku?: string | null }): Promise<DeliveryWithKeys> {
+	async findDelivery(ref: { deliveryId?: number | string | null; orderId?: string | null; shop?: string | null; sku?: string | null }): Promise<DeliveryWithKeys> {
 		let row: DeliveryRow | undefined;
 		if (ref.deliveryId !== undefined && ref.deliveryId !== null && ref.deliveryId !== '') {
 			const id = positiveInt('deliveryId', ref.deliveryId, Number.MAX_SAFE_INTEGER, 'Delivery ID');
@@ -818,14 +840,15 @@ export class KeyStore {
 			if (!row) throw new StoreError(`No delivery with ID ${id} in this key store.`, 'not_found');
 		} else {
 			const orderId = requireId('orderId', ref.orderId, 'Order ID');
-			const q = this.db(this.t.deliveries).where({ order_id: orderId }).whereNot({ sku: ORDER_WIDE_SKU });
+			const shop = shopId(ref.shop);
+			const q = this.db(this.t.deliveries).where({ shop, order_id: orderId }).whereNot({ sku: ORDER_WIDE_SKU });
 			if (ref.sku) q.andWhere({ sku: requireId('sku', ref.sku, 'SKU') });
 			const rows = (await q.orderBy('id')) as DeliveryRow[];
 			if (rows.length === 0) {
-				throw new StoreError(`No delivery for order ${orderId}${ref.sku ? ` / ${ref.sku}` : ''} in this key store.`, 'not_found');
+				throw await this.notFoundInShop(shop, orderId, ref.sku ?? null);
 			}
 			if (rows.length > 1) {
-				throw new ValidationError('sku', `Order ${orderId} has ${rows.length} lines (${rows.map((r) => r.sku).join(', ')}): give the SKU or the delivery ID.`);
+				throw new ValidationError('sku', `${orderLabel(shop, orderId)} has ${rows.length} lines (${rows.map((r) => r.sku).join(', ')}): give the SKU or the delivery ID.`);
 			}
 			row = rows[0];
 		}
@@ -904,6 +927,7 @@ export class KeyStore {
 			await this.event(trx, 'sent', {
 				sku: row.sku,
 				orderId: row.order_id,
+				shop: row.shop,
 				deliveryId,
 				count: row.quantity,
 				actor: info.actor,
@@ -922,7 +946,7 @@ export class KeyStore {
 			const patch: Record<string, unknown> = { last_error: error, updated_at: Date.now() };
 			if (token && row.send_token === token) Object.assign(patch, { send_lock_until: null, send_token: null });
 			await trx(this.t.deliveries).where({ id: deliveryId }).update(patch);
-			await this.event(trx, 'send_failed', { sku: row.sku, orderId: row.order_id, deliveryId, actor: info.actor, details: { channel, error } });
+			await this.event(trx, 'send_failed', { sku: row.sku, orderId: row.order_id, shop: row.shop, deliveryId, actor: info.actor, details: { channel, error } });
 		});
 		return mapDelivery(await this.deliveryRow(deliveryId));
 	}
@@ -952,7 +976,7 @@ export class KeyStore {
 			if (row.status === 'shipped') return { kind: 'already_shipped', delivery: await this.withKeys(row, false) };
 			if (row.status === 'claimed' && requireSent) {
 				await this.event(this.db, 'ship_refused', {
-					sku: row.sku, orderId: row.order_id, deliveryId, actor: opts.actor, details: { reason: 'not_sent' },
+					sku: row.sku, orderId: row.order_id, shop: row.shop, deliveryId, actor: opts.actor, details: { reason: 'not_sent' },
 				});
 				return { kind: 'not_sent', delivery: await this.withKeys(row, false) };
 			}
@@ -990,6 +1014,7 @@ export class KeyStore {
 			await this.event(trx, 'shipped', {
 				sku: row.sku,
 				orderId: row.order_id,
+				shop: row.shop,
 				deliveryId,
 				count: row.quantity,
 				actor: info.actor,
@@ -1012,7 +1037,7 @@ export class KeyStore {
 			const patch: Record<string, unknown> = { last_error: error, updated_at: Date.now() };
 			if (token && row.ship_token === token) Object.assign(patch, { ship_lock_until: null, ship_token: null });
 			await trx(this.t.deliveries).where({ id: deliveryId }).update(patch);
-			await this.event(trx, 'ship_failed', { sku: row.sku, orderId: row.order_id, deliveryId, actor: info.actor, details: { error, status: info.status ?? undefined } });
+			await this.event(trx, 'ship_failed', { sku: row.sku, orderId: row.order_id, shop: row.shop, deliveryId, actor: info.actor, details: { error, status: info.status ?? undefined } });
 		});
 		return mapDelivery(await this.deliveryRow(deliveryId));
 	}
@@ -1027,17 +1052,19 @@ export class KeyStore {
 	 * `alreadyRevoked`. Without a sku every line is revoked and an order-wide tombstone blocks lines
 	 * not claimed yet.
 	 */
-	async revoke(input: { orderId: string; sku?: string | null; reason?: string | null; returnUnsent?: boolean; reveal?: boolean; actor?: Actor }): Promise<RevokeResult[]> {
+	async revoke(input: { orderId: string; shop?: string | null; sku?: string | null; reason?: string | null; returnUnsent?: boolean; reveal?: boolean; actor?: Actor }): Promise<RevokeResult[]> {
 		const orderId = requireId('orderId', input.orderId, 'Order ID');
+		const shop = shopId(input.shop);
+		const shopOut = shop === DEFAULT_SHOP ? null : shop;
 		const sku = input.sku === undefined || input.sku === null || String(input.sku).trim() === '' ? null : requireId('sku', input.sku, 'SKU');
 		if (sku === ORDER_WIDE_SKU) throw new ValidationError('sku', `"${ORDER_WIDE_SKU}" is not a SKU: leave the SKU empty to revoke the whole order.`);
 		const reason = optionalText('reason', input.reason, 255) ?? 'refund';
 		const returnUnsent = input.returnUnsent === true;
-		type Line = Omit<RevokeResult, 'keys' | 'buyer' | 'quantity'> & { deliveryRowId: number };
+		type Line = Omit<RevokeResult, 'keys' | 'buyer' | 'quantity' | 'shop'> & { deliveryRowId: number };
 		const pass = () => this.tx(async (trx) => {
 			const out: Line[] = [];
 			const now = Date.now();
-			const q = trx(this.t.deliveries).where({ order_id: orderId }).orderBy('id');
+			const q = trx(this.t.deliveries).where({ shop, order_id: orderId }).orderBy('id');
 			if (sku) q.whereIn('sku', [sku, ORDER_WIDE_SKU]);
 			if (this.kind !== 'sqlite') q.forUpdate();
 			const rows = (await q) as DeliveryRow[];
@@ -1073,7 +1100,7 @@ export class KeyStore {
 				}
 				await trx(this.t.deliveries).where({ id: row.id }).update({ status: 'revoked', revoked_at: now, revoke_reason: reason, updated_at: now, send_lock_until: null, send_token: null, ship_lock_until: null, ship_token: null });
 				await this.event(trx, 'revoked', {
-					sku: row.sku, orderId, deliveryId: row.id, count: ids.length, actor: input.actor,
+					sku: row.sku, orderId, shop, deliveryId: row.id, count: ids.length, actor: input.actor,
 					details: { reason, previousStatus: row.status, buyerSaw, revokedKeyIds: giveBack ? [] : ids, returnedKeyIds: giveBack ? ids : [], fixedContent: !!row.content || undefined },
 				});
 				out.push({ orderId, sku: row.sku, deliveryId: row.id, deliveryRowId: row.id, tombstone: false, alreadyRevoked: false, previousStatus: row.status, buyerSaw, revokedKeyIds: giveBack ? [] : ids, returnedKeyIds: giveBack ? ids : [], reason });
@@ -1084,12 +1111,12 @@ export class KeyStore {
 				const tombSku = sku ?? ORDER_WIDE_SKU;
 				const id = await this.dialect.insertDeliveryIgnore(trx, this.t, {
 					order_id: orderId, sku: tombSku, quantity: 0, status: 'revoked', strategy: null, content: null,
-					buyer_id: null, buyer_name: null, buyer_email: null, buyer_ip: null, amount: null, shop: null,
+					buyer_id: null, buyer_name: null, buyer_email: null, buyer_ip: null, amount: null, shop,
 					created_at: now, updated_at: now, revoked_at: now, revoke_reason: reason,
 				});
 				// A claim committed this line a moment ago: run again and revoke it.
 				if (id === null) throw new RevokeRace();
-				await this.event(trx, 'revoked', { sku: tombSku, orderId, deliveryId: id, count: 0, actor: input.actor, details: { reason, tombstone: true } });
+				await this.event(trx, 'revoked', { sku: tombSku, orderId, shop, deliveryId: id, count: 0, actor: input.actor, details: { reason, tombstone: true } });
 				if (sku || targets.length === 0) {
 					out.push({ orderId, sku: tombSku, deliveryId: id, deliveryRowId: id, tombstone: true, alreadyRevoked: false, previousStatus: null, buyerSaw: false, revokedKeyIds: [], returnedKeyIds: [], reason });
 				}
@@ -1113,7 +1140,7 @@ export class KeyStore {
 			const d = await this.withKeys(await this.deliveryRow(deliveryRowId), input.reveal === true && !l.tombstone);
 			// Keys given back to stock are no longer this order's: report their ids only.
 			const keys = l.tombstone ? [] : d.keys.filter((k) => k.id === null || !l.returnedKeyIds.includes(k.id));
-			results.push({ ...rest, keys, buyer: d.buyer, quantity: d.quantity });
+			results.push({ ...rest, shop: shopOut, keys, buyer: d.buyer, quantity: d.quantity });
 		}
 		return results;
 	}
@@ -1126,10 +1153,20 @@ export class KeyStore {
 	 */
 	private async revokeStraggler(row: DeliveryRow, actor?: Actor): Promise<DeliveryRow> {
 		if (row.status === 'revoked' || row.sku === ORDER_WIDE_SKU) return row;
-		const tomb = (await this.db(this.t.deliveries).where({ order_id: row.order_id, sku: ORDER_WIDE_SKU, status: 'revoked' }).first('revoke_reason')) as { revoke_reason: string | null } | undefined;
+		const tomb = (await this.db(this.t.deliveries).where({ shop: row.shop, order_id: row.order_id, sku: ORDER_WIDE_SKU, status: 'revoked' }).first('revoke_reason')) as { revoke_reason: string | null } | undefined;
 		if (!tomb) return row;
-		await this.revoke({ orderId: row.order_id, sku: row.sku, reason: tomb.revoke_reason ?? 'refund', actor });
+		await this.revoke({ orderId: row.order_id, shop: row.shop, sku: row.sku, reason: tomb.revoke_reason ?? 'refund', actor });
 		return this.deliveryRow(row.id);
+	}
+
+	/** "No delivery for …", naming the shops that do have this order id (the seller may have picked the wrong one). */
+	private async notFoundInShop(shop: string, orderId: string, sku: string | null): Promise<StoreError> {
+		const q = this.db(this.t.deliveries).where({ order_id: orderId }).whereNot({ shop }).whereNot({ sku: ORDER_WIDE_SKU }).distinct('shop').limit(5);
+		if (sku) q.andWhere({ sku });
+		const others = ((await q) as Array<{ shop: string | null }>).map((r) => (r.shop ? `"${r.shop}"` : 'the default shop (no shop)'));
+		const what = `${orderLabel(shop, orderId).replace(/^Order/, 'order')}${sku ? ` / ${sku}` : ''}`;
+		const hint = others.length ? ` This order ID exists in ${others.join(', ')}: set the Shop to look there.` : '';
+		return new StoreError(`No delivery for ${what} in this key store.${hint}`, 'not_found');
 	}
 
 	private async deliveryRow(id: number): Promise<DeliveryRow> {
@@ -1147,22 +1184,21 @@ export class KeyStore {
 		return row;
 	}
 
-	/** An error text with every key of the delivery masked, shortened for storage. */
+	/** An error text with every key of the delivery masked, then shortened for storage (never shortened first: a cut key would not match). */
 	private async scrub(deliveryId: number, text: string): Promise<string> {
-		let out = String(text ?? '').slice(0, 4000);
 		try {
 			const d = await this.withKeys(await this.deliveryRow(deliveryId), true);
-			out = redactSecrets(out, d.keys.map((k) => k.key ?? ''));
+			return redactAndClip(String(text ?? ''), d.keys.map((k) => k.key ?? ''), 1000);
 		} catch (err) {
 			if (err instanceof StoreError && err.code === 'not_found') throw err;
-			out = '(error text withheld: the delivery keys could not be read to scrub it)';
+			return '(error text withheld: the delivery keys could not be read to scrub it)';
 		}
-		return out.slice(0, 1000);
 	}
 
-	async listEvents(input: { orderId?: string; sku?: string; type?: string; limit?: number } = {}): Promise<StoreEvent[]> {
+	/** Audit events, newest first. With an order id, only that order of `shop` (default: the default shop). */
+	async listEvents(input: { orderId?: string; shop?: string | null; sku?: string; type?: string; limit?: number } = {}): Promise<StoreEvent[]> {
 		const q = this.db(this.t.events).orderBy('id', 'desc').limit(input.limit ?? 100);
-		if (input.orderId) q.where({ order_id: input.orderId });
+		if (input.orderId) q.where({ order_id: input.orderId, shop: shopId(input.shop) });
 		if (input.sku) q.where({ sku: input.sku });
 		if (input.type) q.where({ type: input.type });
 		const rows = await q;
@@ -1173,6 +1209,7 @@ export class KeyStore {
 			sku: (r.sku as string) ?? null,
 			orderId: (r.order_id as string) ?? null,
 			deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+			shop: r.shop === null || r.shop === undefined || r.shop === DEFAULT_SHOP ? null : String(r.shop),
 			count: r.count === null ? null : Number(r.count),
 			actor: (r.actor as string) ?? null,
 			details: r.details ? JSON.parse(String(r.details)) : null,
@@ -1185,6 +1222,11 @@ export class KeyStore {
 function checkStatus(s: string): KeyStatus {
 	if (s === 'available' || s === 'assigned' || s === 'revoked' || s === 'void') return s;
 	throw new ValidationError('status', 'Status must be available, assigned, revoked or void.');
+}
+
+/** "order 1001" for the default shop, "order 1001 of shop tmall:main" otherwise (messages). */
+export function orderLabel(shop: string | null | undefined, orderId: string): string {
+	return shop ? `Order ${orderId} of shop ${shop}` : `Order ${orderId}`;
 }
 
 function actorText(a?: Actor): string | null {
@@ -1218,7 +1260,7 @@ function mapDelivery(r: DeliveryRow): Delivery {
 		fixedContent: !!r.content,
 		buyer: { id: r.buyer_id, name: r.buyer_name, email: r.buyer_email, ip: r.buyer_ip },
 		amount: r.amount === null || r.amount === undefined ? null : Number(r.amount),
-		shop: r.shop,
+		shop: r.shop === null || r.shop === undefined || r.shop === DEFAULT_SHOP ? null : r.shop,
 		createdAt: isoReq(r.created_at),
 		updatedAt: isoReq(r.updated_at),
 		sentAt: ISO(r.sent_at),
@@ -1237,6 +1279,7 @@ function mapDelivery(r: DeliveryRow): Delivery {
 // ---------------------------------------------------------------- opening
 
 function isLockedOrRace(err: unknown): boolean {
+	if (err instanceof StoreError) return false; // our own refusal (e.g. migration 005's identity check): final
 	const e = err as { name?: string; code?: string; message?: string; errno?: number };
 	const msg = String(e?.message ?? '');
 	return (

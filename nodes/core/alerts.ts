@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 
 import type { Actor, KeyStore } from './KeyStore';
 import { ValidationError } from './errors';
-import { ORDER_WIDE_SKU } from './KeyStore';
+import { ORDER_WIDE_SKU, orderLabel } from './KeyStore';
 
 export type StockState = 'ok' | 'low' | 'empty';
 const RANK: Record<StockState, number> = { ok: 0, low: 1, empty: 2 };
@@ -104,6 +104,8 @@ export interface StuckDelivery {
 	problem: 'not_sent' | 'not_shipped';
 	deliveryId: number;
 	orderId: string;
+	/** null: the default shop. */
+	shop: string | null;
 	sku: string;
 	quantity: number;
 	status: string;
@@ -134,7 +136,7 @@ export async function stuckDeliveries(
 	};
 	const notSent = check('notSentMinutes', opts.notSentMinutes);
 	const notShipped = check('notShippedMinutes', opts.notShippedMinutes);
-	const cols = ['id', 'order_id', 'sku', 'quantity', 'status', 'created_at', 'sent_at', 'last_error', 'buyer_id', 'buyer_name', 'buyer_email'];
+	const cols = ['id', 'order_id', 'shop', 'sku', 'quantity', 'status', 'created_at', 'sent_at', 'last_error', 'buyer_id', 'buyer_name', 'buyer_email'];
 	const map = (r: Record<string, unknown>, problem: StuckDelivery['problem']): StuckDelivery => {
 		const since = Number(problem === 'not_sent' ? r.created_at : r.sent_at);
 		const age = Math.floor((now - since) / 60000);
@@ -142,6 +144,7 @@ export async function stuckDeliveries(
 			problem,
 			deliveryId: Number(r.id),
 			orderId: String(r.order_id),
+			shop: r.shop ? String(r.shop) : null,
 			sku: String(r.sku),
 			quantity: Number(r.quantity),
 			status: String(r.status),
@@ -152,8 +155,8 @@ export async function stuckDeliveries(
 			buyer: { id: (r.buyer_id as string) ?? null, name: (r.buyer_name as string) ?? null, email: (r.buyer_email as string) ?? null },
 			message:
 				problem === 'not_sent'
-					? `Order ${String(r.order_id)} / ${String(r.sku)}: keys claimed ${age} min ago but never sent to the buyer${r.last_error ? ` (last error: ${String(r.last_error)})` : ''}. Resend it or revoke it.`
-					: `Order ${String(r.order_id)} / ${String(r.sku)}: sent ${age} min ago but not marked shipped on the shop${r.last_error ? ` (last error: ${String(r.last_error)})` : ''}.`,
+					? `${orderLabel(r.shop as string | null, String(r.order_id))} / ${String(r.sku)}: keys claimed ${age} min ago but never sent to the buyer${r.last_error ? ` (last error: ${String(r.last_error)})` : ''}. Resend it or revoke it.`
+					: `${orderLabel(r.shop as string | null, String(r.order_id))} / ${String(r.sku)}: sent ${age} min ago but not marked shipped on the shop${r.last_error ? ` (last error: ${String(r.last_error)})` : ''}.`,
 		};
 	};
 	if (notSent !== null) {

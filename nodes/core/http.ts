@@ -4,12 +4,17 @@
  * refused and dropped connections — never on 4xx (the request itself is wrong; repeating it
  * cannot help). Success is any 2xx. Uses axios; no n8n imports.
  *
- * Errors are HttpCallError with a message a seller understands. Callers scrub secrets from the
- * message (the response body of a failed call may echo the request).
+ * Errors are HttpCallError with a message a seller understands. The response body of a failed call
+ * may echo the request (the keys, a token): give the call its `secrets`, and they are redacted from
+ * the whole answer before any of it is shortened into the error (a key cut in two by shortening would
+ * no longer match, and its first part would show).
  */
 import * as https from 'https';
 
 import axios, { type AxiosError, type Method } from 'axios';
+
+import { redactAndClip } from './crypto';
+import { parseJsonExact } from './json';
 
 export interface HttpCall {
 	method: string;
@@ -25,6 +30,8 @@ export interface HttpCall {
 	backoffMs?: number;
 	/** Accept self-signed / invalid TLS certificates ("Ignore SSL Issues"). Default false. */
 	ignoreSsl?: boolean;
+	/** Keys and credential secrets the request carries: masked in every error text taken from the answer. */
+	secrets?: Iterable<string>;
 }
 
 export interface HttpResult {
@@ -40,7 +47,7 @@ export class HttpCallError extends Error {
 		readonly status: number | null,
 		readonly code: string | null,
 		readonly attempts: number,
-		/** First 500 characters of the response body (may echo the request: scrub before storing). */
+		/** First 500 characters of the response body, with the call's `secrets` redacted from the whole body first. */
 		readonly responseBody: string | null,
 	) {
 		super(message);
@@ -98,10 +105,10 @@ function networkMessage(code: string, host: string, timeout: number, timedOut: b
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
 
-function bodyText(data: unknown): string | null {
+function bodyText(data: unknown, secrets: string[] = []): string | null {
 	if (data === undefined || data === null || data === '') return null;
 	const s = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : JSON.stringify(data);
-	return s.slice(0, 500);
+	return redactAndClip(s, secrets, 500);
 }
 
 /** Joins a base URL and a path (`/orders/{id}` style paths are the caller's business). */
@@ -125,6 +132,7 @@ export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promi
 	const timeout = Math.max(1, call.timeoutMs ?? 10000);
 	const base = Math.max(0, call.backoffMs ?? 500);
 	const headers: Record<string, string> = { Accept: 'application/json, text/plain, */*', ...(call.headers ?? {}) };
+	const secrets = [...(call.secrets ?? [])].filter((x) => typeof x === 'string' && x !== '');
 	let data: unknown = undefined;
 	if (method !== 'GET' && method !== 'HEAD' && call.body !== undefined) {
 		data = call.body;
@@ -152,24 +160,30 @@ export async function callWithRetry(call: HttpCall, sleep: (ms: number) => Promi
 				maxContentLength: 10 * 1024 * 1024,
 				httpsAgent: agentFor(call.ignoreSsl),
 			});
-			const text = typeof res.data === 'string' ? res.data : bodyText(res.data) ?? '';
+			const text = typeof res.data === 'string' ? res.data : res.data === undefined || res.data === null ? '' : Buffer.isBuffer(res.data) ? res.data.toString('utf8') : JSON.stringify(res.data);
 			let parsed: unknown = text;
 			try {
-				parsed = text === '' ? null : JSON.parse(text);
+				parsed = text === '' ? null : parseJsonExact(text); // a 19-digit shop reference keeps its digits
 			} catch {
-				// not JSON: keep the text
+				try {
+					parsed = JSON.parse(text); // e.g. a key repeated in one object: the last one counts, as shops expect
+				} catch {
+					// not JSON: keep the text
+				}
 			}
 			const outHeaders: Record<string, string> = {};
 			for (const [k, v] of Object.entries(res.headers ?? {})) if (typeof v === 'string') outHeaders[k] = v;
 			if (res.status >= 200 && res.status < 300) return { status: res.status, data: parsed, headers: outHeaders, attempts: attempt };
-			const snippet = bodyText(text);
-			lastSentence = `The server answered ${res.status} ${res.statusText || ''}`.trim();
+			// redacted on the whole answer, then shortened (never the other way round)
+			const snippet = bodyText(text, secrets);
+			const statusText = redactAndClip(res.statusText || '', secrets, 200);
+			lastSentence = `The server answered ${res.status} ${statusText}`.trim();
 			last = new HttpCallError(
 				res.status >= 500
 					? `${lastSentence} (attempt ${attempt} of ${retries + 1}).`
 					: res.status >= 300 && res.status < 400
-						? `The server answered ${res.status} (a redirect${outHeaders.location ? ` to ${String(outHeaders.location).slice(0, 200)}` : ''}). Redirects are not followed, so credentials never reach another address: use the final URL.`
-						: `The server refused the request: ${res.status} ${res.statusText || ''}`.trim() + `${snippet ? ` — ${snippet.slice(0, 200)}` : ''}. Not retried (a 4xx answer means the request itself is wrong).`,
+						? `The server answered ${res.status} (a redirect${outHeaders.location ? ` to ${redactAndClip(String(outHeaders.location), secrets, 200)}` : ''}). Redirects are not followed, so credentials never reach another address: use the final URL.`
+						: `The server refused the request: ${res.status} ${statusText}`.trim() + `${snippet ? ` — ${snippet.slice(0, 200)}` : ''}. Not retried (a 4xx answer means the request itself is wrong).`,
 				res.status,
 				null,
 				attempt,

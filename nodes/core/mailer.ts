@@ -5,6 +5,8 @@
 import { createHash } from 'crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 
+import { redactAndClip, redactSecrets } from './crypto';
+
 export type SmtpSecurity = 'starttls' | 'tls' | 'none';
 
 export interface SmtpConfig {
@@ -136,10 +138,20 @@ export function closeAllTransports(): void {
 	transports.clear();
 }
 
-/** A seller-readable error for an SMTP failure; never includes the message body. */
-export function describeMailError(cfg: Pick<SmtpConfig, 'host' | 'port'>, err: unknown): MailError {
+/**
+ * A seller-readable error for an SMTP failure; never includes the message body. A server's reply
+ * may still echo part of the message (a key in the subject) or the login: `secrets` are redacted
+ * from the whole reply and error text before anything is shortened.
+ */
+export function describeMailError(cfg: Pick<SmtpConfig, 'host' | 'port'>, err: unknown, secrets: Iterable<string> = []): MailError {
 	if (err instanceof MailError) return err;
-	const e = err as { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
+	const list = [...secrets];
+	const raw = err as { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
+	const e = {
+		...raw,
+		response: raw.response === undefined ? undefined : redactSecrets(String(raw.response), list),
+		message: raw.message === undefined ? undefined : redactSecrets(String(raw.message), list),
+	};
 	const where = `${cfg.host}${cfg.port ? `:${cfg.port}` : ''}`;
 	const rc = Number(e.responseCode ?? 0);
 	const reply = (e.response ?? '').split('\n')[0].slice(0, 200);
@@ -181,10 +193,11 @@ export function describeMailError(cfg: Pick<SmtpConfig, 'host' | 'port'>, err: u
 	if (e.code === 'EENVELOPE') return new MailError(`The SMTP server ${where} rejected the recipient: ${reply || e.message}.`, 'recipient', false);
 	if (rc >= 400 && rc < 500) return new MailError(`The SMTP server ${where} deferred the message (${reply}). Try again later.`, 'tempfail', true);
 	if (rc >= 500) return new MailError(`The SMTP server ${where} rejected the message (${reply}).`, 'rejected', false);
-	return new MailError(`Sending mail through ${where} failed: ${(e.message ?? String(err)).slice(0, 200)}`, e.code ?? 'error', true);
+	return new MailError(`Sending mail through ${where} failed: ${e.message === undefined ? redactAndClip(String(err), list, 200) : e.message.slice(0, 200)}`, e.code ?? 'error', true);
 }
 
-export async function sendMail(cfg: SmtpConfig, msg: MailMessage): Promise<MailSent> {
+/** `secrets`: the keys in the message (and any other secret): kept out of the error text. The password always is. */
+export async function sendMail(cfg: SmtpConfig, msg: MailMessage, secrets: Iterable<string> = []): Promise<MailSent> {
 	const t = transportFor(cfg);
 	try {
 		const info = await t.sendMail({
@@ -202,7 +215,7 @@ export async function sendMail(cfg: SmtpConfig, msg: MailMessage): Promise<MailS
 			response: String(info.response ?? ''),
 		};
 	} catch (err) {
-		throw describeMailError({ host: cfg.host, port: cfg.port || defaultPort(cfg.security ?? 'starttls') }, err);
+		throw describeMailError({ host: cfg.host, port: cfg.port || defaultPort(cfg.security ?? 'starttls') }, err, [...secrets, ...(cfg.password ? [cfg.password] : [])]);
 	}
 }
 
@@ -215,7 +228,7 @@ export async function verifySmtp(cfg: SmtpConfig): Promise<void> {
 	try {
 		await t.verify();
 	} catch (err) {
-		throw describeMailError({ host: cfg.host, port: cfg.port || defaultPort(cfg.security ?? 'starttls') }, err);
+		throw describeMailError({ host: cfg.host, port: cfg.port || defaultPort(cfg.security ?? 'starttls') }, err, cfg.password ? [cfg.password] : []);
 	} finally {
 		t.close();
 	}

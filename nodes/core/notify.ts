@@ -16,10 +16,10 @@
  *
  * Nothing returned or thrown from here carries a plaintext key unless `reveal` asks for the keys.
  */
-import { redactSecrets } from './crypto';
+import { redactAndClip, redactSecrets } from './crypto';
 import { StoreError, ValidationError } from './errors';
 import { HttpCallError, callWithRetry, joinUrl } from './http';
-import { DEFAULT_SEND_LEASE_MS, ORDER_WIDE_SKU, type Actor, type Delivery, type DeliveredKey, type DeliveryWithKeys, type KeyStore } from './KeyStore';
+import { DEFAULT_SEND_LEASE_MS, ORDER_WIDE_SKU, type Actor, type Delivery, type DeliveredKey, type DeliveryWithKeys, type KeyStore, orderLabel } from './KeyStore';
 import { MailError, mailboxOf, sendMail, splitRecipients, type SmtpConfig } from './mailer';
 import {
 	DEFAULT_TEMPLATES,
@@ -367,15 +367,16 @@ export function readField(data: unknown, field: string): string | null {
 
 /**
  * IM bots (DingTalk, WeCom) answer HTTP 200 with `{"errcode": 310000, "errmsg": "…"}` when they
- * refuse a message, and some APIs answer `{"ok": false}`: that is not a send.
+ * refuse a message, and some APIs answer `{"ok": false}`: that is not a send. The reason may echo
+ * the message: `secrets` are redacted from all of it before it is shortened.
  */
-export function refusalIn(data: unknown): string | null {
+export function refusalIn(data: unknown, secrets: Iterable<string> = []): string | null {
 	if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
 	const d = data as Record<string, unknown>;
-	if (typeof d.errcode === 'number' && d.errcode !== 0) return `errcode ${d.errcode}${typeof d.errmsg === 'string' ? `: ${d.errmsg.slice(0, 200)}` : ''}`;
+	if (typeof d.errcode === 'number' && d.errcode !== 0) return `errcode ${d.errcode}${typeof d.errmsg === 'string' ? `: ${redactAndClip(d.errmsg, secrets, 200)}` : ''}`;
 	if (d.ok === false) {
 		const why = [d.description, d.error, d.message, d.msg].find((v) => typeof v === 'string') as string | undefined;
-		return `ok: false${why ? ` (${why.slice(0, 200)})` : ''}`;
+		return `ok: false${why ? ` (${redactAndClip(why, secrets, 200)})` : ''}`;
 	}
 	return null;
 }
@@ -416,7 +417,7 @@ async function keysFor(store: KeyStore, d: DeliveryWithKeys, reveal: boolean): P
 /** The delivery ids to notify: one by id, or every line of an order (one SKU when given). */
 export async function findTargets(
 	store: KeyStore,
-	ref: { deliveryId: number | string | null | undefined } | { orderId: string | null | undefined; sku?: string | null },
+	ref: { deliveryId: number | string | null | undefined } | { orderId: string | null | undefined; shop?: string | null; sku?: string | null },
 ): Promise<number[]> {
 	if ('deliveryId' in ref) {
 		if (ref.deliveryId === undefined || ref.deliveryId === null || String(ref.deliveryId).trim() === '') {
@@ -428,10 +429,9 @@ export async function findTargets(
 		throw new ValidationError('orderId', 'Order ID is required to find the delivery by order.');
 	}
 	const sku = ref.sku === undefined || ref.sku === null || String(ref.sku).trim() === '' ? null : String(ref.sku).trim();
-	const lines = (await store.getDeliveries({ orderId: String(ref.orderId).trim(), sku })).filter((d) => d.sku !== ORDER_WIDE_SKU);
-	if (lines.length === 0) {
-		throw new StoreError(`No delivery for order ${String(ref.orderId).trim()}${sku ? ` / ${sku}` : ''} in this key store.`, 'not_found');
-	}
+	const lines = (await store.getDeliveries({ orderId: ref.orderId, shop: ref.shop, sku })).filter((d) => d.sku !== ORDER_WIDE_SKU);
+	// None: let findDelivery say so (it names the shops that do have this order id).
+	if (lines.length === 0) return [(await store.findDelivery({ orderId: ref.orderId, shop: ref.shop, sku })).id];
 	return lines.map((d) => d.id);
 }
 
@@ -511,7 +511,7 @@ export async function notifyDelivery(store: KeyStore, input: NotifyInput): Promi
 				html: prepared.html === null ? undefined : renderTemplate(prepared.html, ctx, { html: true, timeZone }),
 				bcc: prepared.bcc ?? undefined,
 				replyTo: prepared.replyTo ?? undefined,
-			});
+			}, secrets);
 			messageId = res.messageId;
 		} else {
 			const body = renderTemplate(prepared.body, ctx, { json: true, timeZone });
@@ -531,9 +531,10 @@ export async function notifyDelivery(store: KeyStore, input: NotifyInput): Promi
 				retries: prepared.retries,
 				backoffMs: prepared.backoffMs,
 				ignoreSsl: prepared.ignoreSsl,
+				secrets,
 			});
 			attempts = res.attempts;
-			const refused = refusalIn(res.data);
+			const refused = refusalIn(res.data, secrets);
 			if (refused) throw new HttpCallError(`The webhook answered ${res.status} but refused the message (${refused}).`, res.status, 'refused', res.attempts, null);
 			if (prepared.messageIdField) messageId = readField(res.data, prepared.messageIdField);
 			else for (const f of MESSAGE_ID_FIELDS) if ((messageId = readField(res.data, f)) !== null) break;
@@ -590,7 +591,7 @@ async function skippedRevoked(store: KeyStore, d: DeliveryWithKeys, reveal: bool
 		delivery: withoutKeys(d),
 		keys: await keysFor(store, d, reveal),
 		notify: info(d, { sent: false, alreadySent: false, channel: kind, messageId: null, sentAt: d.sentAt, skipped: 'revoked' }),
-		message: `Order ${d.orderId} (SKU ${d.sku}) was refunded/revoked${d.revokeReason ? ` (${d.revokeReason})` : ''}: nothing is sent for it.`,
+		message: `${orderLabel(d.shop, d.orderId)} (SKU ${d.sku}) was refunded/revoked${d.revokeReason ? ` (${d.revokeReason})` : ''}: nothing is sent for it.`,
 	};
 }
 

@@ -18,6 +18,7 @@
  */
 import { isIP } from 'net';
 import { ValidationError } from './errors';
+import { parseJsonExact } from './json';
 import { ID_MAX } from './schema';
 import { optionalAmount, optionalText, positiveInt, requireId } from './validate';
 
@@ -134,9 +135,17 @@ export interface ParseOrderOptions {
 // ---------------------------------------------------------------------------------------------
 // JSON body
 
+/** Strict UTF-8: a byte sequence that is not UTF-8 is refused, never turned into U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 /**
- * Parses a webhook body. Rejects empty bodies, bodies over `maxBytes` and non-JSON with
- * ValidationError('body', …). A UTF-8 BOM is tolerated.
+ * Parses a webhook body. Rejects empty bodies, bodies over `maxBytes`, bytes that are not UTF-8 and
+ * non-JSON with ValidationError('body', …). A UTF-8 BOM is tolerated.
+ *
+ * Numbers keep their exact digits (json.ts): `JSON.parse` would turn the order ids
+ * 2840188394502391201 and 2840188394502391202 into the same double, and the second order into a
+ * replay of the first. A key that appears twice in one object with different values is refused
+ * (which one would count is ambiguous, and the body is signed input).
  */
 export function parseJsonBody(raw: Buffer | string, maxBytes = DEFAULT_MAX_BODY_BYTES): unknown {
 	const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
@@ -146,12 +155,25 @@ export function parseJsonBody(raw: Buffer | string, maxBytes = DEFAULT_MAX_BODY_
 			`body is too large (${size} bytes, at most ${maxBytes} bytes).`,
 		);
 	}
-	let text = typeof raw === 'string' ? raw : raw.toString('utf8');
+	let text: string;
+	if (typeof raw === 'string') text = raw;
+	else {
+		try {
+			text = UTF8.decode(raw);
+		} catch (_e) {
+			throw new ValidationError('body', 'body is not valid UTF-8: send the order as UTF-8 encoded JSON.');
+		}
+	}
 	if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 	if (text.trim() === '') throw new ValidationError('body', 'body is empty: expected a JSON order.');
 	try {
-		return JSON.parse(text) as unknown;
-	} catch (_e) {
+		return parseJsonExact(text);
+	} catch (e) {
+		const msg = String((e as Error)?.message ?? '');
+		if (/duplicate key/i.test(msg)) {
+			const key = /'([^']{0,60})'/.exec(msg)?.[1];
+			throw new ValidationError('body', `body is ambiguous: the key ${key === undefined ? '' : `"${key}" `}appears twice in one object with different values.`);
+		}
 		throw new ValidationError('body', 'body is not valid JSON.');
 	}
 }

@@ -1,9 +1,11 @@
 /** The item shapes the nodes output for claims and deliveries (plain data, no n8n types). */
-import type { ClaimResult, DeliveryWithKeys, NotDeliveredReason } from './KeyStore';
+import { type ClaimResult, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from './KeyStore';
 
 export interface DeliveredItem {
 	deliveryId: number;
 	orderId: string;
+	/** The order's shop (its identity is shop + orderId + sku); null for the default shop. */
+	shop: string | null;
 	sku: string;
 	quantity: number;
 	status: string;
@@ -20,6 +22,7 @@ export interface DeliveredItem {
 
 export interface NotDeliveredItem {
 	orderId: string;
+	shop: string | null;
 	sku: string;
 	quantity: number;
 	status: 'not_delivered';
@@ -29,9 +32,9 @@ export interface NotDeliveredItem {
 	deliveryId?: number;
 }
 
-const MESSAGES: Record<NotDeliveredReason, (r: { sku: string; quantity: number; available?: number; orderId: string }) => string> = {
+const MESSAGES: Record<NotDeliveredReason, (r: { sku: string; quantity: number; available?: number; orderId: string; shop: string | null }) => string> = {
 	out_of_stock: (r) => `Out of stock: ${r.quantity} key(s) of ${r.sku} needed, ${r.available ?? 0} available. Nothing was claimed.`,
-	revoked: (r) => `Order ${r.orderId} was refunded/revoked; nothing is delivered for it.`,
+	revoked: (r) => `${orderLabel(r.shop, r.orderId)} was refunded/revoked; nothing is delivered for it.`,
 	unknown_sku: (r) => `Unknown SKU "${r.sku}": import keys or create the product first.`,
 };
 
@@ -39,6 +42,7 @@ export function deliveryItem(d: DeliveryWithKeys, alreadyDelivered: boolean): De
 	return {
 		deliveryId: d.id,
 		orderId: d.orderId,
+		shop: d.shop,
 		sku: d.sku,
 		quantity: d.quantity,
 		status: d.status,
@@ -57,6 +61,7 @@ export function claimOutput(r: ClaimResult): DeliveredItem | NotDeliveredItem {
 	if (r.delivered) return deliveryItem(r.delivery, r.alreadyDelivered);
 	const item: NotDeliveredItem = {
 		orderId: r.orderId,
+		shop: r.shop,
 		sku: r.sku,
 		quantity: r.quantity,
 		status: 'not_delivered',

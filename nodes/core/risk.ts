@@ -13,8 +13,8 @@
 import type { Knex } from 'knex';
 
 import { StoreError, ValidationError } from './errors';
-import type { Actor, KeyStore } from './KeyStore';
-import { optionalAmount, optionalNonNegativeInt, optionalText, requireId } from './validate';
+import { type Actor, type KeyStore, orderLabel } from './KeyStore';
+import { DEFAULT_SHOP, optionalAmount, optionalNonNegativeInt, optionalText, requireId, shopId } from './validate';
 import { ID_MAX } from './schema';
 
 export type RiskAction = 'reject' | 'review';
@@ -50,6 +50,7 @@ export interface RiskInput {
 	ip?: string | null;
 	/** Kept with the decision so a held order line can be approved later (Approve Held Order). */
 	buyerName?: string | null;
+	/** The order's shop (part of its identity (shop, orderId, line)); empty: the default shop. */
 	shop?: string | null;
 	quantity?: number | string | null;
 	amount?: number | string | null;
@@ -71,6 +72,8 @@ export interface RiskResult {
 	approved?: boolean;
 	heldAs?: RiskDecision;
 	orderId: string;
+	/** null: the default shop. */
+	shop: string | null;
 	line: string;
 }
 
@@ -140,7 +143,8 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 	const quantity = input.quantity === undefined || input.quantity === null || input.quantity === '' ? null : optionalNonNegativeInt('quantity', input.quantity);
 	const amount = optionalAmount('amount', input.amount);
 	const buyerName = optionalText('buyerName', input.buyerName, 255);
-	const shop = optionalText('shop', input.shop, ID_MAX);
+	const shop = shopId(input.shop);
+	const shopOut = shop === DEFAULT_SHOP ? null : shop;
 	const t = store.t;
 
 	const subjects: Array<{ kind: BlockKind; value: string; rule: RateRule | null | undefined; column: string; name: RiskReason['rule']; label: string }> = [];
@@ -155,11 +159,12 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		reasons: row.reasons ? (JSON.parse(row.reasons) as RiskReason[]) : [],
 		replayed: true,
 		orderId,
+		shop: shopOut,
 		line,
 	});
 
 	return store.tx(async (trx) => {
-		const seen = (await trx(t.riskLog).where({ order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
+		const seen = (await trx(t.riskLog).where({ shop, order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
 		if (seen) return replay(seen);
 
 		// One lock row per rate-limited subject, taken in a fixed order (no deadlocks between workers).
@@ -167,7 +172,7 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		for (const s of locked) await lockSubject(store, trx, s.kind, s.value);
 		// Re-check after waiting for the locks: another worker may have evaluated this very line.
 		if (locked.length) {
-			const again = (await trx(t.riskLog).where({ order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
+			const again = (await trx(t.riskLog).where({ shop, order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
 			if (again) return replay(again);
 		}
 
@@ -189,13 +194,14 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		for (const s of locked) {
 			const rule = s.rule as RateRule;
 			const since = now - rule.windowMinutes * 60000;
-			const row = await trx(t.riskLog)
+			// Distinct orders, an order being (shop, order_id): shop A's 1001 and shop B's 1001 are two.
+			const orders = trx(t.riskLog)
+				.distinct('shop', 'order_id')
 				.where(s.column, s.value)
 				.andWhere('at', '>=', since)
 				.whereNot('decision', 'reject')
-				.whereNot('order_id', orderId)
-				.countDistinct({ c: 'order_id' })
-				.first();
+				.whereNot((w) => w.where({ shop, order_id: orderId }));
+			const row = await trx.count({ c: '*' }).from(orders.as('o')).first();
 			const before = Number(row?.c ?? 0);
 			if (before + 1 > rule.max) {
 				reasons.push({
@@ -213,7 +219,7 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		}
 		const decision: RiskDecision = reasons.some((r) => r.action === 'reject') ? 'reject' : reasons.length ? 'review' : 'pass';
 		// Without a rate rule nothing serialises two evaluations of this very line: the unique
-		// (order_id, line) key does. The loser runs again and replays the winner's decision.
+		// (shop, order_id, line) key does. The loser runs again and replays the winner's decision.
 		await insertOnce(trx(t.riskLog), {
 			at: now,
 			order_id: orderId,
@@ -231,10 +237,11 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		await store.event(trx, 'risk_decision', {
 			sku: line || null,
 			orderId,
+			shop,
 			actor: input.actor,
 			details: { decision, rules: reasons.map((r) => r.rule) },
 		});
-		return { decision, reasons, replayed: false, orderId, line };
+		return { decision, reasons, replayed: false, orderId, shop: shopOut, line };
 	}, SameLineRace);
 }
 
@@ -257,31 +264,32 @@ export interface ApprovedLine {
  * ready for Claim Key. Approving again answers `alreadyApproved`. A line that passed, or that was
  * never evaluated, is refused (nothing to approve; nothing changes).
  */
-export async function approveHeld(store: KeyStore, input: { orderId: string; line?: string | null; note?: string | null; actor?: Actor }): Promise<ApprovedLine> {
+export async function approveHeld(store: KeyStore, input: { orderId: string; shop?: string | null; line?: string | null; note?: string | null; actor?: Actor }): Promise<ApprovedLine> {
 	const orderId = requireId('orderId', input.orderId, 'Order ID');
+	const shop = shopId(input.shop);
 	const line = input.line === undefined || input.line === null || String(input.line).trim() === '' ? '' : requireId('line', input.line, 'SKU');
 	const note = optionalText('note', input.note, 255);
 	const t = store.t;
 	return store.tx(async (trx) => {
-		const q = trx(t.riskLog).where({ order_id: orderId, line });
+		const q = trx(t.riskLog).where({ shop, order_id: orderId, line });
 		if (store.kind !== 'sqlite') q.forUpdate();
 		const row = (await q.first()) as Record<string, unknown> | undefined;
-		const what = `Order ${orderId}${line ? ` / ${line}` : ''}`;
+		const what = `${orderLabel(shop, orderId)}${line ? ` / ${line}` : ''}`;
 		if (!row) throw new StoreError(`${what} was never checked by Risk Check, so there is nothing to approve. Check the order ID and SKU.`, 'not_found');
 		const decision = row.decision as RiskDecision;
 		if (decision === 'pass') throw new ValidationError('orderId', `${what} passed Risk Check; it was not held, so there is nothing to approve.`);
 		const already = row.approved_at !== null && row.approved_at !== undefined;
 		const approvedAt = already ? Number(row.approved_at) : Date.now();
 		if (!already) {
-			await trx(t.riskLog).where({ order_id: orderId, line }).update({ approved_at: approvedAt });
-			await store.event(trx, 'risk_approved', { sku: line || null, orderId, actor: input.actor, details: { decision, note } });
+			await trx(t.riskLog).where({ shop, order_id: orderId, line }).update({ approved_at: approvedAt });
+			await store.event(trx, 'risk_approved', { sku: line || null, orderId, shop, actor: input.actor, details: { decision, note } });
 		}
 		return {
 			orderId,
 			sku: line,
 			quantity: row.quantity === null || row.quantity === undefined ? null : Number(row.quantity),
 			amount: row.amount === null || row.amount === undefined ? null : Number(row.amount),
-			shop: (row.shop as string | null) ?? null,
+			shop: shop === DEFAULT_SHOP ? null : shop,
 			buyer: {
 				id: (row.buyer_id as string | null) ?? null,
 				name: (row.buyer_name as string | null) ?? null,

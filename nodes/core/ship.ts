@@ -18,7 +18,7 @@
 import { redactSecrets } from './crypto';
 import { StoreError, ValidationError } from './errors';
 import { HttpCallError, callWithRetry, isTlsErrorCode, joinUrl } from './http';
-import { DEFAULT_SHIP_LEASE_MS, type Actor, type Delivery, type DeliveryWithKeys, type KeyStore } from './KeyStore';
+import { DEFAULT_SHIP_LEASE_MS, type Actor, type Delivery, type DeliveryWithKeys, type KeyStore, orderLabel } from './KeyStore';
 import { DEFAULT_TIME_ZONE, TEMPLATE_VARIABLES, formatDate, renderTemplate, type TemplateContext } from './template';
 
 /** Where the shop API lives and how to authenticate (from the Auto Delivery Shop API credential). */
@@ -289,7 +289,7 @@ export function notSentMessage(d: Delivery): string {
 }
 
 export function revokedMessage(d: Delivery): string {
-	return `Order ${d.orderId} (SKU ${d.sku}) was refunded/revoked${d.revokeReason ? ` (${d.revokeReason})` : ''}: a revoked delivery is never marked shipped.`;
+	return `${orderLabel(d.shop, d.orderId)} (SKU ${d.sku}) was refunded/revoked${d.revokeReason ? ` (${d.revokeReason})` : ''}: a revoked delivery is never marked shipped.`;
 }
 
 const withoutKeys = (d: DeliveryWithKeys | Delivery): Delivery => {
@@ -342,7 +342,8 @@ export async function shipDelivery(store: KeyStore, input: ShipInput): Promise<S
 	const { token } = begun;
 	const withoutRecordedSend = begun.delivery.sentAt === null;
 	const plainKeys = begun.delivery.keys.map((k) => k.key ?? '').filter((k) => k !== '');
-	const scrub = (text: string) => redactSecrets(text, [...plainKeys, ...(input.shop?.secrets ?? [])]);
+	const secrets = [...plainKeys, ...(input.shop?.secrets ?? [])];
+	const scrub = (text: string) => redactSecrets(text, secrets);
 
 	if (recordOnly || !prepared) {
 		const d = await store.markShipped(input.deliveryId, token, { shopReference: recordReference, recordOnly: true, actor: input.actor });
@@ -382,6 +383,8 @@ export async function shipDelivery(store: KeyStore, input: ShipInput): Promise<S
 			retries: prepared.retries,
 			backoffMs: prepared.backoffMs,
 			ignoreSsl: input.shop?.ignoreSsl,
+			// an answer echoing the request is redacted before the client shortens it into the error
+			secrets,
 		});
 		status = res.status;
 		attempts = res.attempts;
@@ -444,7 +447,7 @@ export async function checkShopConnection(shop: ShopTarget & { authConfigured: b
 		return { ok: false, status: null, message: `Base URL "${shop.baseUrl}" is not an http(s) URL, e.g. https://shop.example.com/api.` };
 	}
 	try {
-		const res = await callWithRetry({ method: 'GET', url: url.toString(), headers: shop.headers, retries: 0, timeoutMs, ignoreSsl: shop.ignoreSsl });
+		const res = await callWithRetry({ method: 'GET', url: url.toString(), headers: shop.headers, retries: 0, timeoutMs, ignoreSsl: shop.ignoreSsl, secrets: shop.secrets ?? [] });
 		return { ok: true, status: res.status, message: `Connected: ${url.host} answered ${res.status}.` };
 	} catch (err) {
 		if (!(err instanceof HttpCallError)) return { ok: false, status: null, message: scrub(`Could not reach ${url.host}: ${(err as Error)?.message ?? String(err)}`) };
@@ -473,6 +476,7 @@ export async function checkShopConnection(shop: ShopTarget & { authConfigured: b
 export interface ShipItem {
 	deliveryId: number;
 	orderId: string;
+	shop: string | null;
 	sku: string;
 	status: string;
 	ship: Record<string, unknown>;
@@ -481,7 +485,7 @@ export interface ShipItem {
 /** The item fields Mark Shipped sets on top of its input item (never a key). */
 export function shipItem(o: ShipOutcome): ShipItem {
 	const d = o.delivery;
-	const base = { deliveryId: d.id, orderId: d.orderId, sku: d.sku, status: d.status };
+	const base = { deliveryId: d.id, orderId: d.orderId, shop: d.shop, sku: d.sku, status: d.status };
 	if (o.outcome !== 'shipped') return { ...base, ship: { shipped: false, reason: o.outcome, message: o.message } };
 	const ship: Record<string, unknown> = {
 		shipped: true,

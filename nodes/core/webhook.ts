@@ -287,8 +287,36 @@ function clip(text: string, max = 80): string {
 	return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** Shortest piece of the signing secret that counts as a leak (pieces survive when a message is clipped). */
+const SECRET_FRAGMENT = 8;
+
+/**
+ * Replaces the signing secret in an answer text, and every piece of it of SECRET_FRAGMENT or more
+ * characters: messages quote the caller's values clipped (`clip`), and a clip can cut the secret.
+ */
 function redact(text: string, secret: string): string {
-	return secret.length >= 4 && text.includes(secret) ? text.split(secret).join('[redacted]') : text;
+	if (secret.length < 4) return text;
+	if (text.includes(secret)) text = text.split(secret).join('[redacted]');
+	const min = Math.min(SECRET_FRAGMENT, secret.length);
+	const hit = new Uint8Array(text.length);
+	let found = false;
+	for (let i = 0; i + min <= text.length; i++) {
+		for (let j = 0; j + min <= secret.length; j++) {
+			let n = 0;
+			while (i + n < text.length && j + n < secret.length && text[i + n] === secret[j + n]) n++;
+			if (n >= min) {
+				hit.fill(1, i, i + n);
+				found = true;
+			}
+		}
+	}
+	if (!found) return text;
+	let out = '';
+	for (let i = 0; i < text.length; i++) {
+		if (!hit[i]) out += text[i];
+		else if (i === 0 || !hit[i - 1]) out += '[redacted]';
+	}
+	return out;
 }
 
 function reject(

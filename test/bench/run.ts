@@ -4,22 +4,32 @@
  * 1. Import: KeyStore.importKeys of N generated keys in a forked child process (peak RSS of the
  *    import alone), lazily generated; plus, for the largest size, the same keys passed as one
  *    string[] (what the Key Pool node passes after parsing a file).
- * 2. Claim: KeyStore.claim({ orderId, sku, quantity: 1 }) with unique order ids, against a raw
+ * 2. Claim: KeyStore.claim({ orderId, sku, quantity: 1, strategy }) with unique order ids, against a raw
  *    single-statement claim (UPDATE … WHERE id IN (SELECT … ORDER BY seq, id LIMIT 1 [FOR UPDATE
  *    SKIP LOCKED]) RETURNING id, secret) on a copy of the store's keys table (same columns, same
  *    indexes, same rows) in the same database, through the same knex instance / pool (store.db).
+ *    Random strategy: the raw claim starts at a random point of the rand index (ORDER BY rand, id,
+ *    wrapping around). MySQL/MariaDB has no UPDATE … RETURNING: its raw claim is the textbook
+ *    transaction — SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED, UPDATE by id, COMMIT (sequential); for
+ *    random, the candidate is read without a lock and then locked by id (the one-statement locking
+ *    scan from a random point locks rows by the thousand under concurrency, issue point 8).
+ *    Strategies: sequential on SQLite and PostgreSQL, sequential and random on MySQL/MariaDB
+ *    (BENCH_STRATEGIES=sequential,random for every database); a pool running low between
+ *    strategies is refilled (assigned keys made available again, in ours and raw alike).
  *    Each cell runs ours and raw in ABBA order (ours, raw, raw, ours; half the claims each) after
  *    a warm-up, and the pool sizes of one database are interleaved the same way (10k, 1M, 1M, 10k),
  *    so drift (the machine, WAL growth, autovacuum, page cache) hits both sides and both sizes alike.
  * 3. Diagnostics: statements per claim and where the time goes, and the pick query plans.
  *
- * Env: BENCH_DBS=sqlite,postgres  BENCH_SIZES=10000,1000000  BENCH_QUICK=1 (smoke sizes)
+ * Env: BENCH_DBS=sqlite,postgres,mysql  BENCH_SIZES=10000,1000000  BENCH_QUICK=1 (smoke sizes)
  *      BENCH_ARRAY=0 (skip the string[] import variant)  BENCH_INPUTS=array,lines (extra import inputs)  BENCH_PG=postgres://user@host:port/db
+ *      BENCH_MYSQL=mysql://user@host:port/db  BENCH_STRATEGIES=sequential,random (default: per database, see 2.)
  *      BENCH_CLAIMS_1 / BENCH_CLAIMS_32 (claims per cell)  BENCH_WARMUP (claims per side)
  *      BENCH_CHILD_NODE_ARGS='--max-old-space-size=256' (node flags for the import child)
  *      BENCH_PARTS=import (imports only)  BENCH_CORE=<dir> (bench a copy of nodes/core; BENCH_CORE_LABEL describes it)
  */
 import { fork } from 'child_process';
+import { randomInt } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -32,7 +42,8 @@ import type * as KeyStoreModule from '../../nodes/core/KeyStore';
 import type { ImportJob, ImportReport } from './importChild';
 import { timeStatements } from './instrument';
 
-type Db = 'sqlite' | 'postgres';
+type Db = 'sqlite' | 'postgres' | 'mysql';
+type Strategy = 'sequential' | 'random';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /**
@@ -47,11 +58,17 @@ type KeyStore = KeyStoreModule.KeyStore;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createKnexFor } = require(path.join(CORE, 'connection')) as typeof ConnectionModule;
 const QUICK = process.env.BENCH_QUICK === '1';
-const DBS = (process.env.BENCH_DBS ?? 'sqlite,postgres')
+const DBS = (process.env.BENCH_DBS ?? 'sqlite,postgres,mysql')
 	.split(',')
 	.map((s) => s.trim().toLowerCase())
 	.filter(Boolean)
-	.map((s) => (s === 'pg' ? 'postgres' : s)) as Db[];
+	.map((s) => (s === 'pg' ? 'postgres' : s === 'mariadb' ? 'mysql' : s)) as Db[];
+const STRATEGIES_ENV = process.env.BENCH_STRATEGIES?.split(',').map((s) => s.trim()).filter((s): s is Strategy => s === 'sequential' || s === 'random');
+/** Pick strategies benched per database. */
+const strategiesFor = (db: Db): Strategy[] => (STRATEGIES_ENV?.length ? STRATEGIES_ENV : db === 'mysql' ? ['sequential', 'random'] : ['sequential']);
+/** The DB column of the result tables: the database, and the strategy when it is not sequential. */
+const dbLabel = (db: Db, strategy: Strategy) => (strategy === 'sequential' ? db : `${db} (${strategy})`);
+const RAND_MAX = 2147483647;
 const SIZES = (process.env.BENCH_SIZES ?? (QUICK ? '2000,20000' : '10000,1000000'))
 	.split(',')
 	.map((s) => Number(s.trim()))
@@ -73,6 +90,7 @@ const inputLabel = (m: string) => (m === 'array' ? 'string[]' : m === 'lines' ? 
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'claim,import').split(',').map((s) => s.trim()));
 const PROFILE_CLAIMS = QUICK ? 50 : 300;
 const PG_URL = process.env.BENCH_PG ?? (process.env.AD_TEST_PG && process.env.AD_TEST_PG !== 'off' ? process.env.AD_TEST_PG : 'postgres://postgres@127.0.0.1:5432/test');
+const MYSQL_URL = process.env.BENCH_MYSQL ?? (process.env.AD_TEST_MYSQL && process.env.AD_TEST_MYSQL !== 'off' ? process.env.AD_TEST_MYSQL : 'mysql://root@127.0.0.1:3306/test');
 const SECRET = 'bench-encryption-secret';
 const SKU = 'BENCH-SKU';
 
@@ -108,6 +126,17 @@ function pgConn() {
 	};
 }
 
+function mysqlConn() {
+	const u = new URL(MYSQL_URL);
+	return {
+		host: u.hostname,
+		port: Number(u.port || 3306),
+		user: decodeURIComponent(u.username || 'root'),
+		password: decodeURIComponent(u.password),
+		databaseName: u.pathname.replace(/^\//, '') || 'test',
+	};
+}
+
 const STORE_TABLES = ['events', 'deliveries', 'keys', 'raw_keys', 'products', 'meta', 'migrations', 'migrations_lock', 'risk_log', 'risk_locks', 'blocklist', 'alerts'];
 
 class Target {
@@ -118,6 +147,8 @@ class Target {
 		if (db === 'sqlite') {
 			this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ad-bench-'));
 			this.cfg = { database: 'sqlite', sqlitePath: path.join(this.dir, 'store.sqlite'), encryptionSecret: SECRET, tablePrefix: 'bench_' };
+		} else if (db === 'mysql') {
+			this.cfg = { database: 'mysql', ...mysqlConn(), encryptionSecret: SECRET, tablePrefix: `bench_${tag}_` };
 		} else {
 			this.cfg = { database: 'postgres', ...pgConn(), encryptionSecret: SECRET, tablePrefix: `bench_${tag}_` };
 		}
@@ -134,7 +165,8 @@ class Target {
 		}
 		const k = createKnexFor(this.cfg);
 		try {
-			await k.raw(`DROP TABLE IF EXISTS ${STORE_TABLES.map((t) => `"${this.prefix}${t}"`).join(', ')} CASCADE`);
+			if (this.db === 'mysql') await k.raw(`DROP TABLE IF EXISTS ${STORE_TABLES.map((t) => `\`${this.prefix}${t}\``).join(', ')}`);
+			else await k.raw(`DROP TABLE IF EXISTS ${STORE_TABLES.map((t) => `"${this.prefix}${t}"`).join(', ')} CASCADE`);
 		} finally {
 			await k.destroy();
 		}
@@ -229,24 +261,105 @@ let orderCounter = 0;
 let rawDeliveryCounter = 0;
 const RUN_TAG = Date.now().toString(36);
 
-function oursOp(store: KeyStore): () => Promise<void> {
+function oursOp(store: KeyStore, strategy: Strategy = 'sequential'): () => Promise<void> {
 	return async () => {
-		const r = await store.claim({ orderId: `bench-${RUN_TAG}-${++orderCounter}`, sku: SKU, quantity: 1 });
+		const r = await store.claim({ orderId: `bench-${RUN_TAG}-${++orderCounter}`, sku: SKU, quantity: 1, strategy });
 		if (!r.delivered || r.alreadyDelivered || r.delivery.keys.length !== 1) throw new Error(`claim did not deliver one new key: ${JSON.stringify(r)}`);
 	};
 }
 
-function rawSql(store: KeyStore, rawTable: string): string {
+function rawSql(store: KeyStore, rawTable: string, where = '1 = 1', order = 'seq, id'): string {
 	const lock = store.kind === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-	return `UPDATE "${rawTable}" SET status = 'assigned', delivery_id = ? WHERE id IN (SELECT id FROM "${rawTable}" WHERE sku = ? AND status = 'available' ORDER BY seq, id LIMIT 1${lock}) RETURNING id, secret`;
+	return `UPDATE "${rawTable}" SET status = 'assigned', delivery_id = ? WHERE id IN (SELECT id FROM "${rawTable}" WHERE sku = ? AND status = 'available' AND ${where} ORDER BY ${order} LIMIT 1${lock}) RETURNING id, secret`;
 }
 
-function rawOp(store: KeyStore, rawTable: string): () => Promise<void> {
+function rawOp(store: KeyStore, rawTable: string, strategy: Strategy = 'sequential'): () => Promise<void> {
+	if (store.kind === 'mysql') return rawMysqlOp(store, rawTable, strategy);
+	if (strategy === 'random') {
+		// from a random point of the rand index, wrapping around
+		const from = rawSql(store, rawTable, 'rand >= ?', 'rand, id');
+		const wrap = rawSql(store, rawTable, 'rand < ?', 'rand, id');
+		return async () => {
+			const r = randomInt(0, RAND_MAX);
+			let rows: Array<{ id: number; secret: string }> = [];
+			for (const sql of [from, wrap]) {
+				const res = await store.db.raw(sql, [++rawDeliveryCounter, SKU, r]);
+				rows = (store.kind === 'postgres' ? res.rows : res) as Array<{ id: number; secret: string }>;
+				if (rows.length) break;
+			}
+			if (rows.length !== 1) throw new Error(`raw claim returned ${rows.length} rows`);
+		};
+	}
 	const sql = rawSql(store, rawTable);
 	return async () => {
 		const res = await store.db.raw(sql, [++rawDeliveryCounter, SKU]);
 		const rows = (store.kind === 'postgres' ? res.rows : res) as Array<{ id: number; secret: string }>;
 		if (rows.length !== 1) throw new Error(`raw claim returned ${rows.length} rows`);
+	};
+}
+
+/**
+ * MySQL/MariaDB raw claim (no UPDATE … RETURNING): one READ COMMITTED transaction. Sequential:
+ * SELECT … ORDER BY seq, id LIMIT 1 FOR UPDATE SKIP LOCKED, UPDATE by id. Random: the candidate at
+ * a random point of the rand index read without a lock (wrapping around), locked by id (SKIP
+ * LOCKED; a taken one means a new random point), UPDATE by id.
+ */
+function rawMysqlOp(store: KeyStore, rawTable: string, strategy: Strategy): () => Promise<void> {
+	const seqSql = `SELECT id, secret FROM \`${rawTable}\` WHERE sku = ? AND status = 'available' ORDER BY seq, id LIMIT 1 FOR UPDATE SKIP LOCKED`;
+	const candSql = (where: string) => `SELECT id FROM \`${rawTable}\` WHERE sku = ? AND status = 'available' AND ${where} ORDER BY rand, id LIMIT 1`;
+	const lockSql = `SELECT id, secret FROM \`${rawTable}\` WHERE id = ? AND status = 'available' FOR UPDATE SKIP LOCKED`;
+	const updateSql = `UPDATE \`${rawTable}\` SET status = 'assigned', delivery_id = ? WHERE id = ?`;
+	return async () => {
+		await store.db.transaction(async (trx) => {
+			let row: { id: number; secret: string } | undefined;
+			if (strategy === 'sequential') {
+				[[row]] = (await trx.raw(seqSql, [SKU])) as [Array<{ id: number; secret: string }>];
+			} else {
+				for (let attempt = 0; !row && attempt < 20; attempt++) {
+					const r = randomInt(0, RAND_MAX);
+					let [cand] = (await trx.raw(candSql('rand >= ?'), [SKU, r])) as [Array<{ id: number }>];
+					if (!cand.length) [cand] = (await trx.raw(candSql('rand < ?'), [SKU, r])) as [Array<{ id: number }>];
+					if (!cand.length) break;
+					[[row]] = (await trx.raw(lockSql, [cand[0].id])) as [Array<{ id: number; secret: string }>];
+				}
+			}
+			if (!row) throw new Error('raw claim found no key');
+			await trx.raw(updateSql, [++rawDeliveryCounter, row.id]);
+		}, { isolationLevel: 'read committed' });
+	};
+}
+
+/** Makes the assigned keys of ours and raw available again (between strategies, when a pool runs low). */
+async function refill(o: OpenStore): Promise<void> {
+	for (const table of [o.store.t.keys, o.raw]) {
+		await o.store.db(table).where({ sku: SKU, status: 'assigned' }).update({ status: 'available', delivery_id: null, assigned_at: null });
+	}
+	await settle(o.store);
+}
+
+/** mysql2 driver calls timed like timeStatements (instrument.ts) does for sqlite3 and pg. */
+function timeMysqlStatements(onDone: (sql: string, ms: number) => void): () => void {
+	// the class in mysql2's prototype chain that defines query (BaseConnection in mysql2 3.x)
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	let proto = require('mysql2').Connection.prototype as Record<string, unknown>;
+	while (proto && !Object.prototype.hasOwnProperty.call(proto, 'query')) proto = Object.getPrototypeOf(proto) as Record<string, unknown>;
+	const orig = proto.query as (this: unknown, ...args: unknown[]) => unknown;
+	proto.query = function (this: unknown, ...args: unknown[]) {
+		const t = performance.now();
+		const a0 = args[0] as string | { sql?: string };
+		const sql = typeof a0 === 'string' ? a0 : String(a0?.sql ?? a0);
+		const last = args.length - 1;
+		if (last >= 0 && typeof args[last] === 'function') {
+			const cb = args[last] as (...r: unknown[]) => unknown;
+			args[last] = function (this: unknown, ...r: unknown[]) {
+				onDone(sql, performance.now() - t);
+				return cb.apply(this, r);
+			};
+		}
+		return orig.apply(this, args);
+	};
+	return () => {
+		proto.query = orig;
 	};
 }
 
@@ -260,6 +373,11 @@ async function makeRawTable(store: KeyStore): Promise<{ raw: string; indexes: { 
 		const esc = keys.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 		for (const d of ddl) await db.raw(d.sql.replace(new RegExp(`\\b${esc}`, 'g'), raw));
 		await db.raw(`INSERT INTO "${raw}" SELECT * FROM "${keys}"`);
+	} else if (store.kind === 'mysql') {
+		await db.raw('CREATE TABLE ?? LIKE ??', [raw, keys]);
+		await db.raw('INSERT INTO ?? SELECT * FROM ??', [raw, keys]);
+		await db.raw('ANALYZE TABLE ??', [keys]);
+		await db.raw('ANALYZE TABLE ??', [raw]);
 	} else {
 		await db.raw(`CREATE TABLE "${raw}" (LIKE "${keys}" INCLUDING ALL)`);
 		await db.raw(`INSERT INTO "${raw}" SELECT * FROM "${keys}"`);
@@ -273,7 +391,7 @@ async function makeRawTable(store: KeyStore): Promise<{ raw: string; indexes: { 
 /** Flushes what the bulk setup left behind (WAL, dirty pages) so it does not slow the first cells. */
 async function settle(store: KeyStore): Promise<void> {
 	if (store.kind === 'sqlite') await store.db.raw('PRAGMA wal_checkpoint(TRUNCATE)');
-	else await store.db.raw('CHECKPOINT').catch(() => undefined); // needs superuser / pg_checkpoint
+	else if (store.kind === 'postgres') await store.db.raw('CHECKPOINT').catch(() => undefined); // needs superuser / pg_checkpoint
 	await new Promise((r) => setTimeout(r, 1000));
 }
 
@@ -294,12 +412,19 @@ async function indexList(store: KeyStore, table: string): Promise<string[]> {
 			FROM pragma_index_list(?) il JOIN pragma_index_info(il.name) ii GROUP BY il.name ORDER BY il.name`, [table])) as Array<{ name: string; u: number; cols: string }>;
 		return rows.map((r) => `${r.u ? 'UNIQUE ' : ''}(${r.cols})`).sort();
 	}
+	if (store.kind === 'mysql') {
+		const [rows] = (await store.db.raw('SHOW INDEX FROM ??', [table])) as [Array<{ Key_name: string; Non_unique: number; Seq_in_index: number; Column_name: string }>];
+		const byKey = new Map<string, Array<{ n: number; c: string; u: boolean }>>();
+		for (const r of rows) byKey.set(r.Key_name, [...(byKey.get(r.Key_name) ?? []), { n: Number(r.Seq_in_index), c: r.Column_name, u: Number(r.Non_unique) === 0 }]);
+		return [...byKey.values()].map((cols) => `${cols[0].u ? 'UNIQUE ' : ''}(${cols.sort((a, b) => a.n - b.n).map((c) => c.c).join(', ')})`).sort();
+	}
 	const res = await store.db.raw(`SELECT indexdef FROM pg_indexes WHERE tablename = ?`, [table]);
 	return (res.rows as Array<{ indexdef: string }>).map((r) => r.indexdef.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING btree /, (_m, u) => (u ? 'UNIQUE ' : ''))).sort();
 }
 
 interface ClaimCell {
 	db: Db;
+	strategy: Strategy;
 	size: number;
 	inFlight: number;
 	claims: number;
@@ -324,10 +449,10 @@ interface OpenStore {
  * so drift over time (the machine, WAL, vacuum) hits ours and raw, and 10k and 1M, alike: both
  * ratios (ours/raw and 1M/10k) are measured side by side.
  */
-async function claimCells(open: OpenStore[], db: Db, inFlight: number): Promise<ClaimCell[]> {
+async function claimCells(open: OpenStore[], db: Db, inFlight: number, strategy: Strategy = 'sequential'): Promise<ClaimCell[]> {
 	const n = CLAIMS[inFlight];
 	const half = Math.floor(n / 2);
-	const sides = open.map((o) => ({ o, ours: oursOp(o.store), raw: rawOp(o.store, o.raw), os: [] as Lap[], rs: [] as Lap[] }));
+	const sides = open.map((o) => ({ o, ours: oursOp(o.store, strategy), raw: rawOp(o.store, o.raw, strategy), os: [] as Lap[], rs: [] as Lap[] }));
 	for (const s of sides) {
 		await lanes(WARMUP, inFlight, s.ours);
 		await lanes(WARMUP, inFlight, s.raw);
@@ -344,6 +469,7 @@ async function claimCells(open: OpenStore[], db: Db, inFlight: number): Promise<
 	const all = (laps: Lap[]) => laps.flatMap((l) => l.lat);
 	return sides.map((s) => ({
 		db,
+		strategy,
 		size: s.o.size,
 		inFlight,
 		claims: half * 2,
@@ -360,6 +486,7 @@ async function claimCells(open: OpenStore[], db: Db, inFlight: number): Promise<
 
 interface Profile {
 	db: Db;
+	strategy: Strategy;
 	size: number;
 	claims: number;
 	wallMsPerClaim: number;
@@ -371,45 +498,65 @@ function statementKind(sql: string, keysTable: string, prefix: string): string {
 	const s = sql.replace(/\s+/g, ' ').trim();
 	const head = s.match(/^(\w+)/)?.[1]?.toUpperCase() ?? '?';
 	if (/^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/i.test(s)) return s.replace(/;$/, '').toUpperCase();
+	if (/^SET TRANSACTION/i.test(s)) return 'SET TRANSACTION ISOLATION LEVEL';
 	if (head === 'WITH' && /update/i.test(s) && /insert/i.test(s)) return 'WITH … one-statement claim (pick, delivery, keys, event)';
 	const tbl = s.match(/(?:from|into|update)\s+[`"]?(\w+)[`"]?/i)?.[1] ?? '';
 	const t = tbl === keysTable ? 'keys' : tbl.startsWith(prefix) ? tbl.slice(prefix.length) : tbl;
 	if (head === 'SELECT' && t === 'deliveries' && /in \(/i.test(s)) return 'SELECT deliveries (existing? order_id, sku IN …)';
 	if (head === 'SELECT' && t === 'deliveries') return 'SELECT deliveries by id (after commit)';
+	if (head === 'SELECT' && t === 'keys' && /for update/i.test(s)) return 'SELECT keys … FOR UPDATE SKIP LOCKED (lock the pick)';
+	if (head === 'SELECT' && t === 'keys' && /order by (rand|seq)/i.test(s)) return 'SELECT keys candidates (no lock)';
+	if (head === 'SELECT' && t === 'keys' && /count\(/i.test(s)) return 'SELECT count(*) keys';
 	if (head === 'SELECT' && t === 'keys') return 'SELECT keys by delivery_id (after commit)';
 	if (head === 'SELECT' && t === 'products') return 'SELECT products (fixed content?)';
 	if (head === 'INSERT' && t === 'claim') return 'INSERT INTO claim view … RETURNING (one-statement claim: trigger inserts delivery, assigns keys, writes event)';
-	if (head === 'INSERT' && t === 'deliveries') return 'INSERT deliveries … ON CONFLICT DO NOTHING';
+	if (head === 'INSERT' && t === 'deliveries') return /on duplicate key/i.test(s) ? 'INSERT deliveries … ON DUPLICATE KEY UPDATE id = id' : 'INSERT deliveries … ON CONFLICT DO NOTHING';
 	if (head === 'INSERT' && t === 'events') return 'INSERT events (claimed)';
-	if (head === 'UPDATE' && t === 'keys') return 'UPDATE keys … WHERE id IN (pick) RETURNING';
+	if (head === 'UPDATE' && t === 'keys') return /returning/i.test(s) ? 'UPDATE keys … WHERE id IN (pick) RETURNING' : 'UPDATE keys … WHERE id IN (…)';
 	return `${head} ${t}`;
 }
 
 /** Runs claims one at a time with knex query events on: statements per claim, time per statement. */
-async function profileClaims(store: KeyStore, db: Db, size: number, rawTable: string, prefix: string): Promise<Profile> {
+async function profileClaims(store: KeyStore, db: Db, size: number, rawTable: string, prefix: string, strategy: Strategy = 'sequential'): Promise<Profile> {
 	const acc = new Map<string, { n: number; ms: number }>();
-	const ours = oursOp(store);
+	const ours = oursOp(store, strategy);
 	const n = PROFILE_CLAIMS;
-	const stop = timeStatements(store.kind, (sql, ms) => {
+	const onDone = (sql: string, ms: number) => {
 		const k = statementKind(sql, store.t.keys, prefix);
 		const a = acc.get(k) ?? { n: 0, ms: 0 };
 		a.n++;
 		a.ms += ms;
 		acc.set(k, a);
-	});
+	};
+	const stop = store.kind === 'mysql' ? timeMysqlStatements(onDone) : timeStatements(store.kind, onDone);
 	let lap: Lap;
 	try {
 		lap = await lanes(n, 1, ours);
 	} finally {
 		stop();
 	}
-	const rawLap = await lanes(n, 1, rawOp(store, rawTable));
+	const rawLap = await lanes(n, 1, rawOp(store, rawTable, strategy));
 	const rows = [...acc.entries()].map(([statement, a]) => ({ statement, perClaim: a.n / n, msPerClaim: a.ms / n }));
-	return { db, size, claims: n, wallMsPerClaim: lap.ms / n, rawMsPerClaim: rawLap.ms / n, rows };
+	return { db, strategy, size, claims: n, wallMsPerClaim: lap.ms / n, rawMsPerClaim: rawLap.ms / n, rows };
 }
 
 async function explainPick(store: KeyStore, rawTable: string): Promise<string> {
 	const lines: string[] = [];
+	if (store.kind === 'mysql') {
+		const k = store.t.keys;
+		const probes: Array<[string, string]> = [
+			[`${k} sequential candidates`, `SELECT seq, id FROM \`${k}\` WHERE sku = ? AND status = 'available' AND 1 = 1 ORDER BY seq, id LIMIT 65`],
+			[`${k} random candidates`, `SELECT rand, id FROM \`${k}\` WHERE sku = ? AND status = 'available' AND rand >= 1073741823 ORDER BY rand, id LIMIT 17`],
+			[`${k} lock by id`, `SELECT id, secret, seq FROM \`${k}\` FORCE INDEX (PRIMARY) WHERE id IN (1, 2, 3) AND sku = ? AND status = 'available' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`],
+			[`${rawTable} sequential`, `SELECT id, secret FROM \`${rawTable}\` WHERE sku = ? AND status = 'available' ORDER BY seq, id LIMIT 1 FOR UPDATE SKIP LOCKED`],
+			[`${rawTable} random candidate`, `SELECT id FROM \`${rawTable}\` WHERE sku = ? AND status = 'available' AND rand >= 1073741823 ORDER BY rand, id LIMIT 1`],
+		];
+		for (const [label, sql] of probes) {
+			const [rows] = (await store.db.raw(`EXPLAIN ${sql}`, [SKU])) as [Array<Record<string, unknown>>];
+			lines.push(`${label}: ${rows.map((r) => `${r.type} on ${r.key} (key_len ${r.key_len}, rows ${r.rows}) ${r.Extra ?? ''}`).join(' / ')}`);
+		}
+		return lines.join('\n');
+	}
 	if (store.kind === 'sqlite') {
 		for (const t of [store.t.keys, rawTable]) {
 			const rows = (await store.db.raw(
@@ -450,6 +597,10 @@ async function versions(): Promise<string[]> {
 				const [j] = (await k.raw('PRAGMA journal_mode')) as Array<{ journal_mode: string }>;
 				const [s] = (await k.raw('PRAGMA synchronous')) as Array<{ synchronous: number }>;
 				lines.push(`SQLite ${v.v} (node sqlite3 ${require('sqlite3/package.json').version}), journal_mode=${j.journal_mode}, synchronous=${['OFF', 'NORMAL', 'FULL', 'EXTRA'][s.synchronous]}, file under ${os.tmpdir()}`);
+			} else if (db === 'mysql') {
+				const [[v]] = (await k.raw('SELECT VERSION() AS v')) as [Array<{ v: string }>];
+				const [set] = (await k.raw(`SHOW VARIABLES WHERE Variable_name IN ('innodb_buffer_pool_size', 'innodb_flush_log_at_trx_commit', 'sync_binlog', 'max_connections', 'transaction_isolation', 'tx_isolation')`)) as [Array<{ Variable_name: string; Value: string }>];
+				lines.push(`MySQL/MariaDB ${v.v} at ${t.cfg.host}:${t.cfg.port}/${t.cfg.databaseName} (${set.map((x) => `${x.Variable_name}=${x.Variable_name === 'innodb_buffer_pool_size' ? `${fmt(Number(x.Value) / MB)} MB` : x.Value}`).join(', ')}), pool max 10 (store default)`);
 			} else {
 				const v = (await k.raw('SELECT version() AS v')).rows[0].v as string;
 				const set = (await k.raw(`SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers','synchronous_commit','fsync','wal_level','max_connections')`)).rows as Array<{ name: string; setting: string; unit: string | null }>;
@@ -473,7 +624,7 @@ interface ImportRow {
 }
 
 async function main(): Promise<void> {
-	if (!DBS.length || DBS.some((d) => d !== 'sqlite' && d !== 'postgres')) throw new Error(`BENCH_DBS must list sqlite and/or postgres, got ${process.env.BENCH_DBS}`);
+	if (!DBS.length || DBS.some((d) => d !== 'sqlite' && d !== 'postgres' && d !== 'mysql')) throw new Error(`BENCH_DBS must list sqlite, postgres and/or mysql, got ${process.env.BENCH_DBS}`);
 	const maxClaims = !PARTS.has('claim') ? 0 : IN_FLIGHT.reduce((s, f) => s + CLAIMS[f] + WARMUP, 0) + PROFILE_CLAIMS;
 	if (SIZES[0] < maxClaims * 1.1) throw new Error(`smallest pool (${SIZES[0]}) must exceed the claims run per pool (${maxClaims}) by 10 %`);
 	const cpus = os.cpus();
@@ -525,18 +676,30 @@ async function main(): Promise<void> {
 				}
 			}
 			for (const inFlight of open.length ? IN_FLIGHT : []) {
-				log(`${db}: claims, ${inFlight} in flight, ${open.map((o) => sizeLabel(o.size)).join(' and ')} interleaved…`);
-				for (const c of await claimCells(open, db, inFlight)) {
-					cells.push(c);
-					log(`    ${sizeLabel(c.size)}: ours ${fmt(c.ours)}/s, raw ${fmt(c.raw)}/s, ratio ${fmt(c.ours / c.raw, 2)}`);
+				for (const strategy of strategiesFor(db)) {
+					for (const o of open) {
+						// a pool that another strategy's cells drained gets its keys back (ours and raw alike)
+						if ((await o.store.countAvailable(SKU)) < (CLAIMS[inFlight] + WARMUP + PROFILE_CLAIMS) * 1.1) {
+							log(`  ${db} ${sizeLabel(o.size)}: refilling the pool…`);
+							await refill(o);
+						}
+					}
+					log(`${db}: claims, ${strategy}, ${inFlight} in flight, ${open.map((o) => sizeLabel(o.size)).join(' and ')} interleaved…`);
+					for (const c of await claimCells(open, db, inFlight, strategy)) {
+						cells.push(c);
+						log(`    ${sizeLabel(c.size)}: ours ${fmt(c.ours)}/s, raw ${fmt(c.raw)}/s, ratio ${fmt(c.ours / c.raw, 2)}`);
+					}
 				}
 				if (db === 'postgres') {
 					for (const o of open) tableStats.push(`${db} ${sizeLabel(o.size)} after ${inFlight} in flight: ${await pgTableStats(o.store, o.store.t.keys)}; ${await pgTableStats(o.store, o.raw)}`);
 				}
 			}
 			for (const o of open) {
-				log(`${db} ${sizeLabel(o.size)}: statement profile…`);
-				profiles.push(await profileClaims(o.store, db, o.size, o.raw, o.target.prefix));
+				for (const strategy of strategiesFor(db)) {
+					if ((await o.store.countAvailable(SKU)) < PROFILE_CLAIMS * 1.1) await refill(o);
+					log(`${db} ${sizeLabel(o.size)}: statement profile (${strategy})…`);
+					profiles.push(await profileClaims(o.store, db, o.size, o.raw, o.target.prefix, strategy));
+				}
 				if (o.size === largest) plans.push(`${db} ${sizeLabel(o.size)}:\n${await explainPick(o.store, o.raw)}`);
 				const left = await o.store.countAvailable(SKU);
 				if (left < o.size * 0.05) log(`  warning: only ${left} keys left`);
@@ -564,7 +727,7 @@ async function main(): Promise<void> {
 
 	// ---------------------------------------------------------------- report
 	const claimRows = cells.map((c) => [
-		c.db,
+		dbLabel(c.db, c.strategy),
 		sizeLabel(c.size),
 		c.inFlight,
 		fmt(c.ours),
@@ -580,11 +743,13 @@ async function main(): Promise<void> {
 	const smallest = SIZES[0];
 	if (SIZES.length > 1) {
 		for (const db of DBS) {
-			for (const f of IN_FLIGHT) {
-				const a = cells.find((c) => c.db === db && c.size === smallest && c.inFlight === f);
-				const b = cells.find((c) => c.db === db && c.size === largest && c.inFlight === f);
-				if (!a || !b) continue;
-				scaleRows.push([db, f, fmt(a.ours), fmt(b.ours), fmt(b.ours / a.ours, 2), fmt(b.raw / a.raw, 2), `${pf(b.ours / a.ours >= T_SCALE)} (≥ ${T_SCALE})`]);
+			for (const strategy of strategiesFor(db)) {
+				for (const f of IN_FLIGHT) {
+					const a = cells.find((c) => c.db === db && c.strategy === strategy && c.size === smallest && c.inFlight === f);
+					const b = cells.find((c) => c.db === db && c.strategy === strategy && c.size === largest && c.inFlight === f);
+					if (!a || !b) continue;
+					scaleRows.push([dbLabel(db, strategy), f, fmt(a.ours), fmt(b.ours), fmt(b.ours / a.ours, 2), fmt(b.raw / a.raw, 2), `${pf(b.ours / a.ours >= T_SCALE)} (≥ ${T_SCALE})`]);
+				}
 			}
 		}
 	}
@@ -641,7 +806,7 @@ async function main(): Promise<void> {
 		out();
 	}
 	for (const p of profiles) {
-		out(`### Statements per claim: ${p.db}, pool ${sizeLabel(p.size)} (${p.claims} claims, 1 in flight, every driver call timed)`);
+		out(`### Statements per claim: ${dbLabel(p.db, p.strategy)}, pool ${sizeLabel(p.size)} (${p.claims} claims, 1 in flight, every driver call timed)`);
 		out();
 		const sum = p.rows.reduce((s, r) => s + r.msPerClaim, 0);
 		const rows = p.rows.map((r) => [r.statement, fmt(r.perClaim, 2), fmt(r.msPerClaim, 3), fmt((r.msPerClaim / p.wallMsPerClaim) * 100) + ' %']);
@@ -668,7 +833,7 @@ async function main(): Promise<void> {
 	out(`Benchmark (\`npm run bench\`, ${new Date().toISOString().slice(0, 10)}): ${headerLines[1]}.`);
 	for (const l of headerLines.slice(2, 2 + DBS.length)) out(`${l}.`);
 	out();
-	out(table(['DB', 'pool', 'in flight', 'ours claims/s', 'raw claims/s', 'ours/raw', 'target'], cells.map((c) => [c.db, sizeLabel(c.size), c.inFlight, fmt(c.ours), fmt(c.raw), fmt(c.ours / c.raw, 2), pf(c.ours / c.raw >= T_CLAIM_RATIO)])));
+	out(table(['DB', 'pool', 'in flight', 'ours claims/s', 'raw claims/s', 'ours/raw', 'target'], cells.map((c) => [dbLabel(c.db, c.strategy), sizeLabel(c.size), c.inFlight, fmt(c.ours), fmt(c.raw), fmt(c.ours / c.raw, 2), pf(c.ours / c.raw >= T_CLAIM_RATIO)])));
 	out();
 	if (scaleRows.length) {
 		out(table(['DB', 'in flight', `claims/s @${sizeLabel(smallest)}`, `claims/s @${sizeLabel(largest)}`, 'ratio', 'target'], scaleRows.map((r) => [r[0], r[1], r[2], r[3], r[4], pf(Number(String(r[4]).replace(/,/g, '')) >= T_SCALE)])));

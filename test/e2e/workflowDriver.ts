@@ -34,7 +34,7 @@ export async function shopPost(
 	body: unknown,
 	opts: { secret?: string; signWith?: string; unsigned?: boolean; timestamp?: number } = {},
 ): Promise<HttpAnswer> {
-	const raw = typeof body === 'string' ? body : JSON.stringify(body);
+	const raw = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
 	const headers: Record<string, string> = { 'content-type': 'application/json' };
 	if (!opts.unsigned) {
 		const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);

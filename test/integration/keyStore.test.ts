@@ -70,7 +70,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(r.delivery.keys.map((k) => k.masked)).toEqual(['SEQ-…AAAA', 'SEQ-…BBBB']);
 			expect(r.delivery.keys.every((k) => k.key === undefined)).toBe(true);
 			expect(r.delivery).toMatchObject({ orderId: 'O-SEQ-1', sku: 'SEQ', quantity: 2, status: 'claimed', amount: 100.5, shop: 'helloworld', buyer: { name: '小明' } });
-			const again = await store.claim({ orderId: 'O-SEQ-1', sku: 'SEQ', quantity: 2, reveal: true });
+			const again = await store.claim({ orderId: 'O-SEQ-1', sku: 'SEQ', quantity: 2, reveal: true, shop: 'helloworld' });
 			if (!again.delivered) throw new Error('not delivered');
 			expect(again.alreadyDelivered).toBe(true);
 			expect(again.delivery.keys.map((k) => k.key)).toEqual(['SEQ-KEY-0001-AAAA', 'SEQ-KEY-0002-BBBB']);
@@ -117,7 +117,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 		it('refuses a tombstoned order line and an order-wide refund tombstone', async () => {
 			await store.importKeys({ sku: 'TMB', keys: ['TOMB-KEY-1', 'TOMB-KEY-2'] });
 			const now = Date.now();
-			const tomb = (order_id: string, sku: string) => ({ order_id, sku, quantity: 0, status: 'revoked', created_at: now, updated_at: now, revoked_at: now, revoke_reason: 'refund before delivery' });
+			const tomb = (order_id: string, sku: string) => ({ shop: '', order_id, sku, quantity: 0, status: 'revoked', created_at: now, updated_at: now, revoked_at: now, revoke_reason: 'refund before delivery' });
 			await store.db(store.t.deliveries).insert([tomb('O-TMB-1', 'TMB'), tomb('O-TMB-2', '*')]);
 			expect(await store.claim({ orderId: 'O-TMB-1', sku: 'TMB' })).toMatchObject({ delivered: false, reason: 'revoked' });
 			expect(await store.claim({ orderId: 'O-TMB-2', sku: 'TMB' })).toMatchObject({ delivered: false, reason: 'revoked' });

@@ -192,6 +192,7 @@ function suite(kind: DbKind) {
 			{
 				deliveryId: d.id,
 				orderId: d.orderId,
+				shop: null,
 				sku: SKU,
 				status: 'shipped',
 				buyer: { id: 'u1' },

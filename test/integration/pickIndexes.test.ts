@@ -68,7 +68,8 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 				await store.importKeys({ sku: SKU, keys: makeKeys(50) });
 				expect((await store.claim({ orderId: 'MIG-1', sku: SKU, quantity: 2 })).delivered).toBe(true);
 				const opts = { migrationSource: new KeyStoreMigrations(store.t), tableName: store.t.migrations };
-				await store.db.migrate.down(opts); // undo 004 only
+				await store.db.migrate.down(opts); // undo 005 (order identity) …
+				await store.db.migrate.down(opts); // … then 004
 				expect(await indexNames(store, store.t.events)).toContain(`${store.t.events}_at_ix`);
 				const keysIx = await indexNames(store, store.t.keys);
 				expect(keysIx).toContain(`${store.t.keys}_pick_seq_ix`);

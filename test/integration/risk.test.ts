@@ -32,7 +32,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 		it('passes a clean order and records the decision', async () => {
 			const orderId = oid();
 			const r = await evaluateRisk(store, { orderId, line: 'SKU-1', buyerId: 'clean', email: 'Clean@Example.com', ip: '198.51.100.1', quantity: 1, amount: 10 }, { blocklist: { action: 'reject' }, perBuyer: rate(3), maxQuantity: { max: 5, action: 'reject' }, amount: { threshold: 500, action: 'review' } });
-			expect(r).toEqual({ decision: 'pass', reasons: [], replayed: false, orderId, line: 'SKU-1' });
+			expect(r).toEqual({ decision: 'pass', reasons: [], replayed: false, orderId, shop: null, line: 'SKU-1' });
 			const log = await store.db(store.t.riskLog).where({ order_id: orderId }).first();
 			expect(log).toMatchObject({ line: 'SKU-1', buyer_id: 'clean', buyer_email: 'clean@example.com', buyer_ip: '198.51.100.1', decision: 'pass' });
 			expect((await store.listEvents({ orderId, type: 'risk_decision' }))[0]).toMatchObject({ sku: 'SKU-1', details: { decision: 'pass', rules: [] } });
@@ -134,19 +134,21 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const orderId = oid();
 			const held = await evaluateRisk(store, { orderId, line: 'BIG-1', buyerId: 'u-held', email: 'Held@Example.com', ip: '198.51.100.9', buyerName: '小明', shop: 'helloworld', quantity: 3, amount: 900 }, { amount: { threshold: 500, action: 'review' } });
 			expect(held.decision).toBe('review');
-			const a = await approveHeld(store, { orderId, line: 'BIG-1', note: 'called the buyer' });
+			// the order is (shop, orderId): the same id in the default shop was never held
+			await expect(approveHeld(store, { orderId, line: 'BIG-1' })).rejects.toThrow(/never checked by Risk Check/);
+			const a = await approveHeld(store, { orderId, shop: 'helloworld', line: 'BIG-1', note: 'called the buyer' });
 			expect(a).toMatchObject({
 				orderId, sku: 'BIG-1', quantity: 3, amount: 900, shop: 'helloworld',
 				buyer: { id: 'u-held', name: '小明', email: 'held@example.com', ip: '198.51.100.9' },
 				risk: { decision: 'review', approved: true, alreadyApproved: false },
 			});
 			expect(a.risk.reasons.map((r) => r.rule)).toEqual(['amount']);
-			const again = await approveHeld(store, { orderId, line: 'BIG-1' });
+			const again = await approveHeld(store, { orderId, shop: 'helloworld', line: 'BIG-1' });
 			expect(again.risk).toMatchObject({ alreadyApproved: true, approvedAt: a.risk.approvedAt });
-			expect(await store.listEvents({ orderId, type: 'risk_approved' })).toHaveLength(1);
+			expect(await store.listEvents({ orderId, shop: 'helloworld', type: 'risk_approved' })).toHaveLength(1);
 			// the shop's retry of an approved line passes now (and counts nothing)
 			const logs = await count(store, store.t.riskLog);
-			expect(await evaluateRisk(store, { orderId, line: 'BIG-1' }, { amount: { threshold: 500, action: 'review' } })).toMatchObject({ decision: 'pass', replayed: true, approved: true, heldAs: 'review' });
+			expect(await evaluateRisk(store, { orderId, shop: 'helloworld', line: 'BIG-1' }, { amount: { threshold: 500, action: 'review' } })).toMatchObject({ decision: 'pass', replayed: true, approved: true, heldAs: 'review' });
 			expect(await count(store, store.t.riskLog)).toBe(logs);
 
 			const passed = oid();

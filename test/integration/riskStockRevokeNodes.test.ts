@@ -214,13 +214,13 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 			await store.importKeys({ sku: 'RV-B', keys: SECRET_KEYS.slice(3) });
 			const claimed = await run([start(), data([paid('RV-1', 'RV-A', { id: 'u1', email: 'u1@example.com' }, { quantity: 2 }), paid('RV-1', 'RV-B', { id: 'u1', email: 'u1@example.com' })]), claimNode()]);
 			expect(json(claimed.outputs.Claim[0])).toHaveLength(2);
-			const refund = { event: 'order.refunded', orderId: 'RV-1', items: [], buyer: { id: 'u1' } };
+			const refund = { event: 'order.refunded', orderId: 'RV-1', shop: 'helloworld', items: [], buyer: { id: 'u1' } };
 			const r = await run([start(), data([refund]), revoke()]);
 			expect(r.status).toBe('success');
 			const out = json(r.outputs.Revoke[0]);
 			expect(out).toEqual([
 				{
-					orderId: 'RV-1', sku: 'RV-A', deliveryId: expect.any(Number), tombstone: false, alreadyRevoked: false, previousStatus: 'claimed', buyerSaw: false, reason: 'refund', quantity: 2,
+					orderId: 'RV-1', shop: 'helloworld', sku: 'RV-A', deliveryId: expect.any(Number), tombstone: false, alreadyRevoked: false, previousStatus: 'claimed', buyerSaw: false, reason: 'refund', quantity: 2,
 					keys: ['RVK-…CRET', 'RVK-…CRET'], keyIds: [expect.any(Number), expect.any(Number)], keysMasked: true, revokedKeyIds: [expect.any(Number), expect.any(Number)], returnedKeyIds: [], returnedToStock: 0,
 					buyer: { id: 'u1', name: '小明', email: 'u1@example.com', ip: null },
 				},
@@ -238,7 +238,7 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 		});
 
 		it('a refund before payment writes a tombstone; the late "paid" goes to Not Delivered with reason revoked', async () => {
-			const r = await run([start(), data([{ orderId: 'RV-2' }]), revoke({ sku: 'RV-A', reason: '={{ "cancelled " + $json.orderId }}' })]);
+			const r = await run([start(), data([{ orderId: 'RV-2', shop: 'helloworld' }]), revoke({ sku: 'RV-A', reason: '={{ "cancelled " + $json.orderId }}' })]);
 			expect(json(r.outputs.Revoke[0])).toEqual([expect.objectContaining({ orderId: 'RV-2', sku: 'RV-A', tombstone: true, alreadyRevoked: false, keys: [], quantity: 0, reason: 'cancelled RV-2', returnedToStock: 0 })]);
 			const late = await run([start(), data([paid('RV-2', 'RV-A', { id: 'u2' })]), claimNode()]);
 			expect(json(late.outputs.Claim[0])).toEqual([]);
@@ -249,11 +249,11 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 		it('Return Unsent Keys to Stock returns keys nobody tried to send, never keys the buyer was sent', async () => {
 			await store.importKeys({ sku: 'RV-C', keys: ['RVC-KEY-0001', 'RVC-KEY-0002'] });
 			await run([start(), data([paid('RV-3', 'RV-C', {}), paid('RV-4', 'RV-C', {})]), claimNode()]);
-			const sent = (await store.findDelivery({ orderId: 'RV-4', sku: 'RV-C' })).id;
+			const sent = (await store.findDelivery({ orderId: 'RV-4', shop: 'helloworld', sku: 'RV-C' })).id;
 			const b = await store.beginSend(sent);
 			if (b.kind !== 'go') throw new Error(b.kind);
 			await store.markSent(sent, b.token, { channel: 'email' });
-			const r = await run([start(), data([{ orderId: 'RV-3' }, { orderId: 'RV-4' }]), revoke({ returnUnsent: true })]);
+			const r = await run([start(), data([{ orderId: 'RV-3', shop: 'helloworld' }, { orderId: 'RV-4', shop: 'helloworld' }]), revoke({ returnUnsent: true })]);
 			expect(json(r.outputs.Revoke[0]).map((x) => [x.orderId, x.buyerSaw, x.returnedToStock, (x.revokedKeyIds as number[]).length, x.keys])).toEqual([
 				['RV-3', false, 1, 0, []],
 				['RV-4', true, 0, 1, [expect.not.stringContaining('RVC-KEY')]],
@@ -304,14 +304,14 @@ for (const kind of ['postgres', 'mysql'] as DbKind[]) {
 			const store = await getStore(storeConfigFromCredentials(credData));
 			await store.importKeys({ sku: 'CR', keys: Array.from({ length: 20 }, (_, i) => `CR-KEY-${i}-SECRET`) });
 			const claim = (o: string) => run([start(), data([paid(o, 'CR', { id: 'x' })]), node('Claim', CLAIM, { orderId: '={{ $json.orderId }}', sku: '={{ $json.sku }}', quantity: 1, strategy: 'sequential', includeKeys: false })]);
-			const refund = (o: string) => run([start(), data([{ orderId: o }]), node('Revoke', REVOKE, { orderId: '={{ $json.orderId }}' })]);
+			const refund = (o: string) => run([start(), data([{ orderId: o, shop: 'helloworld' }]), node('Revoke', REVOKE, { orderId: '={{ $json.orderId }}' })]);
 			const orders = Array.from({ length: 10 }, (_, i) => `CR-${i}`);
 			const runs = await Promise.all(orders.flatMap((o) => [claim(o), refund(o)]));
 			expect(runs.every((r) => r.status === 'success')).toBe(true);
 			for (const o of orders) {
-				const lines = await store.getDeliveries({ orderId: o });
+				const lines = await store.getDeliveries({ orderId: o, shop: 'helloworld' });
 				expect(lines.filter((l) => l.status !== 'revoked')).toEqual([]);
-				const late = await store.claim({ orderId: o, sku: 'CR' });
+				const late = await store.claim({ orderId: o, shop: 'helloworld', sku: 'CR' });
 				expect(late).toMatchObject({ delivered: false, reason: 'revoked' });
 			}
 			expect((await store.stock('CR'))[0].assigned).toBe(0);

@@ -59,6 +59,16 @@ describe('callWithRetry against the shop peer', () => {
 		expect(slept).toEqual([]);
 	});
 
+	it('a JSON answer keeps the exact digits of numbers a double cannot hold (a 19-digit shop reference)', async () => {
+		shop.respondWith('/big', () => ({ status: 200, body: '{"reference":2840188394502391201,"n":12,"x":0.5,"dup":1,"dup":2}' }));
+		const r = await callWithRetry({ method: 'post', url: `${shop.url}/big`, body: {} }, sleep);
+		// a key repeated in one object is no reason to lose the answer: the last one counts, as with JSON.parse
+		expect(r.data).toEqual({ reference: Number('2840188394502391201'), n: 12, x: 0.5, dup: 2 });
+		shop.respondWith('/big2', () => ({ status: 200, body: '{"reference":2840188394502391201,"n":12,"x":0.5}' }));
+		const r2 = await callWithRetry({ method: 'post', url: `${shop.url}/big2`, body: {} }, sleep);
+		expect(r2.data).toEqual({ reference: '2840188394502391201', n: 12, x: 0.5 });
+	});
+
 	it('a raw string body keeps the caller’s Content-Type; GET sends no body', async () => {
 		await callWithRetry({ method: 'PUT', url: `${shop.url}/raw`, headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: '{"a":"\\u00e9"}' }, sleep);
 		await callWithRetry({ method: 'GET', url: `${shop.url}/get`, body: { ignored: true } }, sleep);

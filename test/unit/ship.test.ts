@@ -159,6 +159,7 @@ describe('shipItem', () => {
 		expect(item).toEqual({
 			deliveryId: 7,
 			orderId: 'T 1/α',
+			shop: null,
 			sku: 'GAME',
 			status: 'shipped',
 			ship: { shipped: true, alreadyShipped: false, shopReference: 'SHIP-9', shippedAt: '2026-11-23T03:00:00.000Z', attempts: 2, recordOnly: false, httpStatus: 201 },
@@ -171,6 +172,7 @@ describe('shipItem', () => {
 		expect(shipItem({ outcome: 'not_sent', message: notSentMessage(claimed), delivery: claimed })).toEqual({
 			deliveryId: 7,
 			orderId: 'T 1/α',
+			shop: null,
 			sku: 'GAME',
 			status: 'claimed',
 			ship: { shipped: false, reason: 'not_sent', message: expect.stringContaining('虚假发货') },

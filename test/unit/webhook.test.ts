@@ -600,3 +600,96 @@ describe('readRawBody', () => {
 		expect(await readRawBody({ headers, readable: false }, 100)).toEqual({ rawBody: null, truncated: false, source: 'none' });
 	});
 });
+
+describe('decideWebhook: ids keep their exact digits, text is strict UTF-8, counts are decimal (issue: order identity)', () => {
+	// Three Taobao-style 19-digit ids that are the same double (2840188394502391300).
+	const IDS = ['2840188394502391201', '2840188394502391202', '2840188394502391250'];
+
+	it('numeric order, buyer, sku ids above 2^53 keep every digit: three ids equal as doubles are three orders', () => {
+		expect(new Set(IDS.map(Number)).size).toBe(1); // what JSON.parse did to them
+		const seen = IDS.map((id) => {
+			const raw = `{"event":"order.paid","orderId":${id},"buyer":{"id":${id}9},"items":[{"sku":${id},"quantity":1}]}`;
+			const d = accepted(decideWebhook(signed(raw), BASE));
+			expect(d.order.orderId).toBe(id);
+			expect(d.ack.orderId).toBe(id);
+			expect(d.items[0]).toMatchObject({ orderId: id, sku: id, buyer: { id: `${id}9` } });
+			return d.order.orderId;
+		});
+		expect(new Set(seen).size).toBe(3);
+	});
+
+	it('keeps exact digits through a Field Mapping too (Taobao-like tid / num_iid), and small ids as before', () => {
+		const raw = `{"type":"TRADE_PAID","data":{"tid":${IDS[2]},"orders":[{"num_iid":12345678901234567890123,"num":"2"}],"buyer_id":1001}}`;
+		const d = accepted(
+			decideWebhook(signed(raw), {
+				...BASE,
+				mapping: { event: 'type', orderId: 'data.tid', items: 'data.orders', 'items.sku': 'num_iid', 'items.quantity': 'num', 'buyer.id': 'data.buyer_id' },
+				eventValues: { TRADE_PAID: 'order.paid' },
+			}),
+		);
+		expect(d.order).toMatchObject({ orderId: IDS[2], buyer: { id: '1001' }, items: [{ sku: '12345678901234567890123', quantity: 2 }] });
+	});
+
+	it('amounts and prices still read as numbers (also long decimals); a quantity too large for a double is refused, not rounded', () => {
+		const ok = accepted(decideWebhook(signed(`{"event":"order.paid","orderId":"A","amount":100.10000000000000000001,"items":[{"sku":"S","quantity":1,"price":0.1}]}`), BASE));
+		expect(ok.order).toMatchObject({ amount: 100.1, items: [{ price: 0.1 }] });
+		const big = rejected(decideWebhook(signed(`{"event":"order.paid","orderId":"A","items":[{"sku":"S","quantity":90071992547409930}]}`), BASE), 400);
+		expect(big).toMatchObject({ field: 'items[0].quantity' });
+		expect(big.error).toMatch(/too large/);
+	});
+
+	it('quantity as text must be decimal digits: "0x10", "1e2", "+3", "2.0", "-1", "1_000", "Infinity", "２" are a 400 naming the field', () => {
+		for (const q of ['0x10', '1e2', '+3', '2.0', '-1', '1_000', 'Infinity', '２']) {
+			const raw = json({ event: 'order.paid', orderId: 'Q', items: [{ sku: 'S', quantity: q }] });
+			const body = rejected(decideWebhook(signed(raw), BASE), 400);
+			expect(body).toMatchObject({ field: 'items[0].quantity' });
+			expect(body.error).toMatch(/^items\[0\]\.quantity .*whole number/);
+		}
+		const ok = accepted(decideWebhook(signed(json({ event: 'order.paid', orderId: 'Q', items: [{ sku: 'S', quantity: ' 16 ' }] })), BASE));
+		expect(ok.order.items[0]).toMatchObject({ quantity: 16 });
+		// a refund's quantity follows the same rule
+		const refund = rejected(decideWebhook(signed(json({ event: 'order.refunded', orderId: 'Q', items: [{ sku: 'S', quantity: '0x1' }] })), { ...BASE, events: 'any' }), 400);
+		expect(refund).toMatchObject({ field: 'items[0].quantity' });
+	});
+
+	it('amounts as text must be decimal: "1e2" and "0x10" are a 400 naming the field', () => {
+		for (const amount of ['1e2', '0x10', '-5', '1,5']) {
+			const body = rejected(decideWebhook(signed(json({ event: 'order.paid', orderId: 'A', amount, items: [{ sku: 'S', quantity: 1 }] })), BASE), 400);
+			expect(body).toMatchObject({ field: 'amount' });
+		}
+		expect(accepted(decideWebhook(signed(json({ event: 'order.paid', orderId: 'A', amount: ' 12.50 ', items: [{ sku: 'S', quantity: 1 }] })), BASE)).order.amount).toBe(12.5);
+	});
+
+	it('a correctly signed body that is not valid UTF-8 is a 400 naming the problem (never U+FFFD in a buyer name)', () => {
+		const head = Buffer.from('{"event":"order.paid","orderId":"U8","buyer":{"name":"');
+		const tail = Buffer.from('"},"items":[{"sku":"S","quantity":1}]}');
+		for (const bad of [[0xff, 0xfe], [0xc3], [0xe4, 0xb8], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf8, 0x88, 0x80, 0x80, 0x80]]) {
+			const raw = Buffer.concat([head, Buffer.from(bad), tail]);
+			const body = rejected(decideWebhook(signed(raw), BASE), 400);
+			expect(body).toEqual({ error: 'body is not valid UTF-8: send the order as UTF-8 encoded JSON.', field: 'body' });
+		}
+		// valid multi-byte text and a BOM still pass
+		const good = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), head, Buffer.from('小明 🎮'), tail]);
+		expect(accepted(decideWebhook(signed(good), BASE)).order.buyer).toMatchObject({ name: '小明 🎮' });
+	});
+
+	it('a key that appears twice in one object with different values is ambiguous: 400', () => {
+		const body = rejected(decideWebhook(signed('{"event":"order.paid","orderId":"A","orderId":"B","items":[{"sku":"S","quantity":1}]}'), BASE), 400);
+		expect(body).toMatchObject({ field: 'body' });
+		expect(body.error).toMatch(/"orderId" appears twice/);
+	});
+});
+
+describe('decideWebhook: a clipped quote never keeps a piece of the signing secret', () => {
+	it('an event value holding the secret, cut at the 60/80-character clip at any offset, is redacted whole', () => {
+		for (let pad = 40; pad <= 90; pad++) {
+			const value = `${'x'.repeat(pad)}${SECRET}`;
+			for (const settings of [{ ...BASE }, { ...BASE, eventValues: { [value]: 'ignore' as const } }]) {
+				const req = signed(json({ event: value, orderId: 'A', items: [{ sku: 'S', quantity: 1 }] }));
+				const d = decideWebhook(req, settings);
+				const text = json(d);
+				for (let k = 0; k + 8 <= SECRET.length; k++) expect(text).not.toContain(SECRET.slice(k, k + 8));
+			}
+		}
+	});
+});

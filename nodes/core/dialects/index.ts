@@ -1,6 +1,6 @@
 /**
  * Claim SQL per database (DESIGN §4). Each dialect knows how to
- *  - insert a delivery unless one exists for (order_id, sku) — the idempotency latch,
+ *  - insert a delivery unless one exists for (shop, order_id, sku) — the idempotency latch,
  *  - assign up to N available keys of a sku to a delivery inside the caller's transaction,
  *  - insert keys skipping (sku, fingerprint) duplicates and report how many went in,
  *  - tell which errors are transient (deadlock, busy) so the caller retries the transaction.
@@ -13,6 +13,7 @@ import type { Knex } from 'knex';
 
 import { type DatabaseKind, retryBusy } from '../connection';
 import { AVAILABLE, type TableNames, sqliteClaimView } from '../schema';
+import { mysqlPick } from './mysqlPick';
 
 export type Strategy = 'sequential' | 'random';
 
@@ -55,7 +56,8 @@ export interface DeliveryInsert {
 	buyer_email: string | null;
 	buyer_ip: string | null;
 	amount: number | null;
-	shop: string | null;
+	/** Part of the order's identity; '' for the default shop, never null. */
+	shop: string;
 	created_at: number;
 	updated_at: number;
 	revoked_at?: number | null;
@@ -240,7 +242,7 @@ function fastDeliveryInsert(t: TableNames, ph: (v: unknown) => string, a: FastCl
 		       ${ph(r.buyer_id)}, ${ph(r.buyer_name)}, ${ph(r.buyer_email)}, ${ph(r.buyer_ip)}, ${ph(r.amount)}, ${ph(r.shop)}, ${ph(r.created_at)}, ${ph(r.updated_at)}
 		FROM ${t.products} p
 		WHERE p.sku = ${ph(r.sku)}
-		  AND NOT EXISTS (SELECT 1 FROM ${t.deliveries} w WHERE w.order_id = ${ph(r.order_id)} AND w.sku = '*' AND w.status = 'revoked')`;
+		  AND NOT EXISTS (SELECT 1 FROM ${t.deliveries} w WHERE w.shop = ${ph(r.shop)} AND w.order_id = ${ph(r.order_id)} AND w.sku = '*' AND w.status = 'revoked')`;
 }
 
 type SqliteConn = {
@@ -263,7 +265,7 @@ function sqliteClaimSql(t: TableNames): string {
 	return `INSERT INTO "${v}" (order_id, sku, quantity, strategy, rand_from, buyer_id, buyer_name, buyer_email, buyer_ip, amount, shop, now_ms, actor)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING (SELECT json_array(x.id, x.content, (SELECT json_group_array(json_array(k.id, k.secret, k.seq)) FROM "${t.keys}" k WHERE k.delivery_id = x.id))
-		           FROM "${t.deliveries}" x WHERE x.order_id = "${v}".order_id AND x.sku = "${v}".sku) AS claimed`;
+		           FROM "${t.deliveries}" x WHERE x.shop = "${v}".shop AND x.order_id = "${v}".order_id AND x.sku = "${v}".sku) AS claimed`;
 }
 
 type SqliteStmt = {
@@ -418,7 +420,7 @@ export const sqliteDialect: Dialect = {
 	async insertDeliveryIgnore(trx, t, row) {
 		const v = deliveryValues(row);
 		const rows = (await trx.raw(
-			`INSERT INTO ?? (${DELIVERY_COLUMNS.join(', ')}) VALUES ${v.sql} ON CONFLICT (order_id, sku) DO NOTHING RETURNING id`,
+			`INSERT INTO ?? (${DELIVERY_COLUMNS.join(', ')}) VALUES ${v.sql} ON CONFLICT (shop, order_id, sku) DO NOTHING RETURNING id`,
 			[t.deliveries, ...v.bindings] as readonly Knex.RawBinding[],
 		)) as Array<{ id: number }>;
 		return rows.length ? num(rows[0].id) : null;
@@ -777,7 +779,7 @@ export const postgresDialect: Dialect = {
 	async insertDeliveryIgnore(trx, t, row) {
 		const v = deliveryValues(row);
 		const res = (await trx.raw(
-			`INSERT INTO ?? (${DELIVERY_COLUMNS.join(', ')}) VALUES ${v.sql} ON CONFLICT (order_id, sku) DO NOTHING RETURNING id`,
+			`INSERT INTO ?? (${DELIVERY_COLUMNS.join(', ')}) VALUES ${v.sql} ON CONFLICT (shop, order_id, sku) DO NOTHING RETURNING id`,
 			[t.deliveries, ...v.bindings] as readonly Knex.RawBinding[],
 		)) as { rows: Array<{ id: number }> };
 		return res.rows.length ? num(res.rows[0].id) : null;
@@ -814,11 +816,11 @@ export const postgresDialect: Dialect = {
 		const insert = fastDeliveryInsert(t, ph, a);
 		const sql = `WITH ${pick},
 			d AS (${insert} AND (p.fixed_content IS NOT NULL OR (SELECT count(*) FROM picked) = ${lim})
-			      ON CONFLICT (order_id, sku) DO NOTHING RETURNING id, content),
+			      ON CONFLICT (shop, order_id, sku) DO NOTHING RETURNING id, content),
 			u AS (UPDATE ${t.keys} k SET status = 'assigned', delivery_id = d.id, assigned_at = ${ph(a.row.created_at)}
 			      FROM d WHERE d.content IS NULL AND k.id IN (SELECT id FROM picked) RETURNING k.id, k.secret, k.seq),
-			e AS (INSERT INTO ${t.events} (at, type, sku, order_id, delivery_id, count, actor, details)
-			      SELECT ${ph(a.row.created_at)}, 'claimed', ${sku}, ${ph(a.row.order_id)}, d.id, ${lim}, ${ph(a.actor)},
+			e AS (INSERT INTO ${t.events} (at, type, sku, order_id, shop, delivery_id, count, actor, details)
+			      SELECT ${ph(a.row.created_at)}, 'claimed', ${sku}, ${ph(a.row.order_id)}, ${ph(a.row.shop)}, d.id, ${lim}, ${ph(a.actor)},
 			             CASE WHEN d.content IS NULL
 			                  THEN json_build_object('keyIds', (SELECT coalesce(json_agg(id ORDER BY id), '[]'::json) FROM u), 'strategy', ${ph(a.strategy)}::text)::text
 			                  ELSE '{"fixedContent":true}' END
@@ -920,7 +922,7 @@ export const mysqlDialect: Dialect = {
 	insertChunk: 2000,
 	async insertDeliveryIgnore(trx, t, row) {
 		const v = deliveryValues(row);
-		// ON DUPLICATE KEY UPDATE id = id: 0 rows affected when the (order_id, sku) latch exists.
+		// ON DUPLICATE KEY UPDATE id = id: 0 rows affected when the (shop, order_id, sku) latch exists.
 		// (INSERT IGNORE would also swallow truncation errors.)
 		const [res] = (await trx.raw(
 			`INSERT INTO ?? (${DELIVERY_COLUMNS.join(', ')}) VALUES ${v.sql} ON DUPLICATE KEY UPDATE id = id`,
@@ -929,22 +931,8 @@ export const mysqlDialect: Dialect = {
 		return res.affectedRows === 1 ? num(res.insertId) : null;
 	},
 	async claimKeys(trx, t, args) {
-		return claimWithSkipLocked(trx, t, args, async (n, where, order, extra) => {
-			const [rows] = (await trx.raw(
-				`SELECT id, secret, seq FROM ?? WHERE sku = ? AND status = 'available' AND ${where}
-				 ORDER BY ${order} LIMIT ? FOR UPDATE SKIP LOCKED`,
-				[t.keys, args.sku, ...extra, n] as readonly Knex.RawBinding[],
-			)) as [Array<{ id: number; secret: string; seq: number }>];
-			if (!rows.length) return [];
-			const [res] = (await trx.raw(
-				`UPDATE ?? SET status = 'assigned', delivery_id = ?, assigned_at = ? WHERE id IN (${rows.map(() => '?').join(', ')}) AND status = 'available'`,
-				[t.keys, args.deliveryId, args.now, ...rows.map((r) => r.id)] as readonly Knex.RawBinding[],
-			)) as [{ affectedRows: number }];
-			if (res.affectedRows !== rows.length) {
-				throw Object.assign(new Error('claim lost a locked row'), { code: 'AD_CLAIM_CONFLICT' });
-			}
-			return toClaimed(rows);
-		});
+		// Candidates are read without locks, then only the keys taken are locked (mysqlPick.ts, issue point 8).
+		return claimWithSkipLocked(trx, t, args, mysqlPick(trx, t, args));
 	},
 
 	async bulkInsertKeys(db, t, chunks) {

@@ -4,6 +4,8 @@
  */
 import type { Knex } from 'knex';
 
+import { StoreError } from '../errors';
+
 export interface TableNames {
 	products: string;
 	keys: string;
@@ -195,7 +197,7 @@ const migrations: Migration[] = [
 		name: '003_sqlite_one_statement_claim',
 		async up(knex, t) {
 			if (knex.client.dialect !== 'sqlite3') return;
-			for (const sql of sqliteClaimDdl(t)) await knex.raw(sql);
+			for (const sql of sqliteClaimDdlV1(t)) await knex.raw(sql);
 		},
 		async down(knex, t) {
 			if (knex.client.dialect !== 'sqlite3') return;
@@ -231,7 +233,114 @@ const migrations: Migration[] = [
 			});
 		},
 	},
+	{
+		// An order line's identity is (shop, order_id, sku), compared byte-exactly (DESIGN §3).
+		// - deliveries and risk_log: `shop` is part of the unique key; orders without a shop belong to
+		//   the default shop '' (NULL becomes '', never NULL again: a NULL would slip past the unique key).
+		// - events: a `shop` column, so the audit trail tells two shops' order 1001 apart.
+		// - MySQL/MariaDB: every table is converted to a binary, no-pad collation: with the server's
+		//   default (utf8mb4_general_ci) `ORD-X1` = `ord-x1` = `ord-x1 ` and `ord-e` = `ord-é`, so one
+		//   buyer's order was taken for another's. Existing rows are checked first: should any unique
+		//   key already hold two rows that the new comparison would call equal, the migration refuses
+		//   (naming them) and changes nothing.
+		// - SQLite: the one-statement claim (migration 003) is recreated with the shop in it.
+		name: '005_order_identity',
+		async up(knex, t) {
+			const dialect = knex.client.dialect as string;
+			const collation = dialect === 'mysql' ? await binaryCollation(knex) : null;
+			await refuseCollisions(knex, t, collation);
+			// SQLite: the claim view's trigger reads deliveries; it is recreated below with the shop in it.
+			if (dialect === 'sqlite3') await knex.raw(`DROP VIEW IF EXISTS "${sqliteClaimView(t)}"`); // drops its trigger too
+			if (collation) {
+				for (const table of [t.meta, t.products, t.keys, t.deliveries, t.events, t.riskLog, t.riskLocks, t.blocklist, t.alerts]) {
+					await knex.raw(`ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`, [table]);
+				}
+			}
+			for (const table of [t.deliveries, t.riskLog]) {
+				await knex(table).whereNull('shop').update({ shop: '' });
+				// (SQLite: knex copies the table into one with the new column definition, indexes included.)
+				await knex.schema.alterTable(table, (tb) => tb.string('shop', ID_MAX).notNullable().defaultTo('').alter());
+			}
+			await knex.schema.alterTable(t.deliveries, (tb) => {
+				tb.dropUnique(['order_id', 'sku'], `${t.deliveries}_order_sku_uq`);
+				tb.unique(['shop', 'order_id', 'sku'], { indexName: `${t.deliveries}_shop_order_sku_uq` });
+			});
+			await knex.schema.alterTable(t.riskLog, (tb) => {
+				tb.dropUnique(['order_id', 'line'], `${t.riskLog}_order_uq`);
+				tb.unique(['shop', 'order_id', 'line'], { indexName: `${t.riskLog}_shop_order_uq` });
+			});
+			await knex.schema.alterTable(t.events, (tb) => tb.string('shop', ID_MAX).nullable());
+			if (dialect === 'sqlite3') for (const sql of sqliteClaimDdl(t)) await knex.raw(sql);
+		},
+		async down(knex, t) {
+			// Back to (order_id, sku): refused while two shops hold the same order line. MySQL tables
+			// keep the binary collation (comparing ids exactly is never wrong).
+			for (const [table, cols] of [[t.deliveries, ['order_id', 'sku']], [t.riskLog, ['order_id', 'line']]] as const) {
+				const dup = await knex(table).select(...cols).groupBy(...cols).havingRaw('count(*) > 1').first();
+				if (dup) {
+					throw new Error(`Cannot undo 005_order_identity: ${table} holds the same order line in several shops (${cols.map((c) => dup[c]).join(' / ')}).`);
+				}
+			}
+			const dialect = knex.client.dialect as string;
+			if (dialect === 'sqlite3') await knex.raw(`DROP VIEW IF EXISTS "${sqliteClaimView(t)}"`);
+			await knex.schema.alterTable(t.events, (tb) => tb.dropColumn('shop'));
+			await knex.schema.alterTable(t.riskLog, (tb) => {
+				tb.dropUnique(['shop', 'order_id', 'line'], `${t.riskLog}_shop_order_uq`);
+				tb.unique(['order_id', 'line'], { indexName: `${t.riskLog}_order_uq` });
+			});
+			await knex.schema.alterTable(t.deliveries, (tb) => {
+				tb.dropUnique(['shop', 'order_id', 'sku'], `${t.deliveries}_shop_order_sku_uq`);
+				tb.unique(['order_id', 'sku'], { indexName: `${t.deliveries}_order_sku_uq` });
+			});
+			for (const table of [t.deliveries, t.riskLog]) {
+				await knex.schema.alterTable(table, (tb) => tb.string('shop', ID_MAX).nullable().alter());
+			}
+			if (dialect === 'sqlite3') for (const sql of sqliteClaimDdlV1(t)) await knex.raw(sql);
+		},
+	},
 ];
+
+/**
+ * MySQL/MariaDB: the collation that compares byte for byte, trailing spaces included:
+ * utf8mb4_nopad_bin (MariaDB ≥ 10.2), utf8mb4_0900_bin (MySQL ≥ 8.0.17), else utf8mb4_bin.
+ */
+export async function binaryCollation(knex: Knex): Promise<string> {
+	const wanted = ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin', 'utf8mb4_bin'];
+	const [rows] = (await knex.raw(`SHOW COLLATION WHERE Collation IN (${wanted.map(() => '?').join(', ')})`, wanted)) as [Array<{ Collation: string }>];
+	const have = new Set(rows.map((r) => r.Collation));
+	const found = wanted.find((c) => have.has(c));
+	if (!found) throw new Error('This MySQL/MariaDB server has no utf8mb4 binary collation; the key store needs utf8mb4 (MySQL ≥ 5.7, MariaDB ≥ 10.2).');
+	return found;
+}
+
+/**
+ * Before migration 005: no unique key may hold two rows that the new identity calls equal
+ * (MySQL: under the binary collation; deliveries/risk_log: with NULL shop read as ''). Refuses with
+ * the first offending values named; nothing is changed.
+ */
+async function refuseCollisions(knex: Knex, t: TableNames, collation: string | null): Promise<void> {
+	const col = (c: string) => (collation ? `${c === 'shop' ? "COALESCE(shop, '')" : knex.raw('??', [c]).toQuery()} COLLATE ${collation}` : c === 'shop' ? "COALESCE(shop, '')" : knex.raw('??', [c]).toQuery());
+	const checks: Array<[string, string[]]> = [
+		[t.deliveries, ['shop', 'order_id', 'sku']],
+		[t.riskLog, ['shop', 'order_id', 'line']],
+	];
+	if (collation) {
+		checks.push([t.products, ['sku']], [t.keys, ['sku', 'fingerprint']], [t.riskLocks, ['kind', 'value']], [t.blocklist, ['kind', 'value']], [t.alerts, ['sku']], [t.meta, ['name']]);
+	}
+	const problems: string[] = [];
+	for (const [table, cols] of checks) {
+		const exprs = cols.map(col);
+		const rows = (await knex.select(knex.raw(exprs.map((e, i) => `${e} AS c${i}`).join(', '))).from(table).groupByRaw(exprs.join(', ')).havingRaw('count(*) > 1').limit(3)) as Array<Record<string, unknown>>;
+		for (const r of rows) problems.push(`${table} (${cols.join(', ')}) = (${cols.map((_, i) => JSON.stringify(r[`c${i}`])).join(', ')})`);
+	}
+	if (problems.length) {
+		throw new StoreError(
+			`The key store cannot switch to exact (case- and accent-sensitive) ids: rows that must be unique would now be equal: ${problems.join('; ')}. ` +
+				'Nothing was changed. Rename or remove one row of each pair, then open the store again.',
+			'identity_collision',
+		);
+	}
+}
 
 /**
  * The condition of the partial pick indexes (migration 004), as a literal: a bound `status = ?`
@@ -257,16 +366,27 @@ export function sqliteClaimView(t: TableNames): string {
  *  3. aborts the whole statement when fewer keys were assigned (all-or-nothing: the delivery insert
  *     is undone too) with the message `ad_claim_out_of_stock`;
  *  4. writes the `claimed` audit event (no secret) in the same statement.
+ * An order line is `(shop, order_id, sku)` (migration 005; NEW.shop is '' for the default shop).
  * Changing the keys, deliveries, products or events columns used here needs a migration that
  * recreates this trigger.
  */
 function sqliteClaimDdl(t: TableNames): string[] {
+	return claimDdl(t, true);
+}
+
+/** Migration 003's trigger as it was (identity (order_id, sku)): kept so that 003 and 005's down stay what they were. */
+function sqliteClaimDdlV1(t: TableNames): string[] {
+	return claimDdl(t, false);
+}
+
+function claimDdl(t: TableNames, withShop: boolean): string[] {
 	const v = sqliteClaimView(t);
 	const k = `"${t.keys}"`;
 	const d = `"${t.deliveries}"`;
-	const xLine = `x.order_id = NEW.order_id AND x.sku = NEW.sku`;
-	const deliveryId = `(SELECT n.id FROM ${d} n WHERE n.order_id = NEW.order_id AND n.sku = NEW.sku)`;
-	const noFixed = `(SELECT n.content FROM ${d} n WHERE n.order_id = NEW.order_id AND n.sku = NEW.sku) IS NULL`;
+	const order = (a: string) => (withShop ? `${a}.shop = NEW.shop AND ${a}.order_id = NEW.order_id` : `${a}.order_id = NEW.order_id`);
+	const xLine = `${order('x')} AND x.sku = NEW.sku`;
+	const deliveryId = `(SELECT n.id FROM ${d} n WHERE ${order('n')} AND n.sku = NEW.sku)`;
+	const noFixed = `(SELECT n.content FROM ${d} n WHERE ${order('n')} AND n.sku = NEW.sku) IS NULL`;
 	return [
 		`CREATE VIEW "${v}" AS SELECT NULL AS order_id, NULL AS sku, NULL AS quantity, NULL AS strategy, NULL AS rand_from,
 			NULL AS buyer_id, NULL AS buyer_name, NULL AS buyer_email, NULL AS buyer_ip, NULL AS amount, NULL AS shop,
@@ -279,7 +399,7 @@ function sqliteClaimDdl(t: TableNames): string[] {
 			FROM "${t.products}" p
 			WHERE p.sku = NEW.sku AND p.sku <> '*'
 			  AND NEW.strategy IN ('sequential', 'random') AND NEW.quantity >= 1
-			  AND NOT EXISTS (SELECT 1 FROM ${d} w WHERE w.order_id = NEW.order_id AND (w.sku = NEW.sku OR (w.sku = '*' AND w.status = 'revoked')));
+			  AND NOT EXISTS (SELECT 1 FROM ${d} w WHERE ${order('w')} AND (w.sku = NEW.sku OR (w.sku = '*' AND w.status = 'revoked')));
 			SELECT RAISE(IGNORE) WHERE changes() = 0;
 			UPDATE ${k} SET status = 'assigned', delivery_id = ${deliveryId}, assigned_at = NEW.now_ms
 			WHERE NEW.strategy = 'sequential' AND ${noFixed} AND status = 'available'
@@ -294,8 +414,8 @@ function sqliteClaimDdl(t: TableNames): string[] {
 			SELECT RAISE(ABORT, 'ad_claim_out_of_stock') FROM ${d} x
 			WHERE ${xLine} AND x.content IS NULL
 			  AND (SELECT count(*) FROM ${k} c WHERE c.delivery_id = x.id) <> NEW.quantity;
-			INSERT INTO "${t.events}" (at, type, sku, order_id, delivery_id, count, actor, details)
-			SELECT NEW.now_ms, 'claimed', NEW.sku, NEW.order_id, x.id, NEW.quantity, NEW.actor,
+			INSERT INTO "${t.events}" (at, type, sku, order_id, ${withShop ? 'shop, ' : ''}delivery_id, count, actor, details)
+			SELECT NEW.now_ms, 'claimed', NEW.sku, NEW.order_id, ${withShop ? 'NEW.shop, ' : ''}x.id, NEW.quantity, NEW.actor,
 			       CASE WHEN x.content IS NULL
 			            THEN json_object('keyIds', json((SELECT json_group_array(id) FROM (SELECT id FROM ${k} c WHERE c.delivery_id = x.id ORDER BY id))), 'strategy', NEW.strategy)
 			            ELSE '{"fixedContent":true}' END
