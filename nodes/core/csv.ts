@@ -1,8 +1,9 @@
 /** CSV backup of exported keys (RFC 4180 quoting, UTF-8 with BOM so spreadsheet apps read Chinese text). */
 import type { ExportedKey } from './KeyStore';
 
-const COLUMNS: Array<keyof ExportedKey> = ['id', 'sku', 'key', 'status', 'batchId', 'orderId', 'createdAt'];
-const HEADER = ['id', 'sku', 'key', 'status', 'batch_id', 'order_id', 'created_at'];
+// `shop` (the order's shop; empty for the default shop) came last so older readers keep their columns.
+const COLUMNS: Array<keyof ExportedKey> = ['id', 'sku', 'key', 'status', 'batchId', 'orderId', 'createdAt', 'shop'];
+const HEADER = ['id', 'sku', 'key', 'status', 'batch_id', 'order_id', 'created_at', 'shop'];
 
 export function csvField(v: unknown): string {
 	const s = v === null || v === undefined ? '' : String(v);

@@ -184,7 +184,7 @@ describe('Claim Key node in the n8n engine', () => {
 		const item = e.outputs.Export[0][0];
 		expect(item.json).toMatchObject({ exported: 4, fileName: 'backup.csv' });
 		const csv = Buffer.from(item.binary!.data.data, 'base64').toString('utf8');
-		expect(csv.split('\r\n')[0]).toBe('\ufeffid,sku,key,status,batch_id,order_id,created_at');
+		expect(csv.split('\r\n')[0]).toBe('\ufeffid,sku,key,status,batch_id,order_id,created_at,shop');
 		expect(csv).toContain('GAME-KEY-AAAA-0001,assigned,b1,T1');
 	});
 
