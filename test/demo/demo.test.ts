@@ -2,7 +2,7 @@
  * The pieces of `npm start` / `npm run demo` that can be checked without n8n (part of `npm test`):
  * signatures the Shop Webhook accepts (in TypeScript and in the printed curl one-liner), the demo
  * peers persisting what they receive, and that the leftover-process scan finds nothing foreign.
- * The whole flow against a real n8n is shown by `npm start` + `npm run demo` (DEVELOPERS.md).
+ * The whole flow against a real n8n is shown by `npm start` + `npm run demo` (docs/testing.md).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * End-to-end tests against a real n8n 2.41.1 (Node 24), run with `npm run test:e2e`.
- * Not part of `npm test` (test/jest.config.js ignores test/e2e). See DEVELOPERS.md.
+ * Not part of `npm test` (test/jest.config.js ignores test/e2e). See docs/testing.md.
  *
  * globalSetup installs the cached runtime on first use (~5 min, once) and packs the package once;
  * the tests then run one file at a time (each n8n instance is a heavy process).

@@ -233,7 +233,7 @@ const INHERIT_BLOCKLIST = /^(N8N_|DB_|EXECUTIONS_|QUEUE_|GENERIC_TIMEZONE$|WEBHO
 export const E2E_ENCRYPTION_KEY = 'auto-delivery-e2e-fixed-encryption-key';
 
 /**
- * The environment of every n8n process. Why each entry is there: DEVELOPERS.md, "n8n 2.41.1 notes".
+ * The environment of every n8n process. Why each entry is there: docs/testing.md, "The environment n8n gets" and "n8n 2.41.1 notes".
  */
 export function baseEnv(rt: Runtime, o: { userFolder: string; port: number; brokerPort: number }): Record<string, string> {
 	const inherited: Record<string, string> = {};
