@@ -9,7 +9,7 @@ export class AutoDeliveryKeyStore implements ICredentialType {
 
 	displayName = 'Auto Delivery Key Store';
 
-	icon: Icon = 'file:autoDelivery.svg';
+	icon: Icon = { light: 'file:autoDelivery.svg', dark: 'file:autoDelivery.dark.svg' };
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-auto-delivery#credentials';
 

@@ -9,7 +9,7 @@ export class AutoDeliveryShopApi implements ICredentialType {
 
 	displayName = 'Auto Delivery Shop API';
 
-	icon: Icon = 'file:autoDelivery.svg';
+	icon: Icon = { light: 'file:autoDelivery.svg', dark: 'file:autoDelivery.dark.svg' };
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-auto-delivery#auto-delivery-shop-api-autodeliveryshopapi';
 
@@ -49,6 +49,8 @@ export class AutoDeliveryShopApi implements ICredentialType {
 			default: 'X-Api-Key',
 			displayOptions: { show: { authType: ['header'] } },
 		},
+		// The value of an API-key header (X-Api-Key: …) is the shop's secret: masked like a password.
+		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{
 			displayName: 'Header Value',
 			name: 'headerValue',

@@ -6,7 +6,7 @@ export class AutoDeliverySmtp implements ICredentialType {
 
 	displayName = 'Auto Delivery SMTP';
 
-	icon: Icon = 'file:autoDelivery.svg';
+	icon: Icon = { light: 'file:autoDelivery.svg', dark: 'file:autoDelivery.dark.svg' };
 
 	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-auto-delivery#auto-delivery-smtp-autodeliverysmtp';
 

@@ -15,7 +15,7 @@ export class ClaimKey implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Claim Key',
 		name: 'claimKey',
-		icon: 'file:claimKey.svg',
+		icon: { light: 'file:claimKey.svg', dark: 'file:claimKey.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["quantity"]}} × {{$parameter["sku"]}}',

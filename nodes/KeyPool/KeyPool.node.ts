@@ -21,9 +21,10 @@ export class KeyPool implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Key Pool',
 		name: 'keyPool',
-		icon: 'file:keyPool.svg',
+		icon: { light: 'file:keyPool.svg', dark: 'file:keyPool.dark.svg' },
 		group: ['transform'],
-		version: 1,
+		version: [1, 2],
+		defaultVersion: 2,
 		subtitle: '={{$parameter["operation"]}}',
 		description: 'Import, count, list, void and export card keys / license keys (卡密) in the encrypted key store',
 		defaults: { name: 'Key Pool' },
@@ -32,6 +33,57 @@ export class KeyPool implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'autoDeliveryKeyStore', required: true, testedBy: 'autoDeliveryKeyStoreTest' }],
 		properties: [
+			// Version 2 groups the operations by resource (Key, Product, Delivery); version 1 keeps its one
+			// list so workflows saved with it open unchanged. Operation values are the same in both.
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Delivery', value: 'delivery', description: 'What an order received' },
+					{ name: 'Key', value: 'key', description: 'Card keys / license keys in stock' },
+					{ name: 'Product', value: 'product', description: 'A SKU: name, low-stock threshold, fixed content' },
+				],
+				default: 'key',
+				displayOptions: { show: { '@version': [2] } },
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Export', value: 'exportKeys', description: 'Back up keys as a CSV file (decrypted)', action: 'Export keys' },
+					{ name: 'Get Stock', value: 'getStock', description: 'Count keys per SKU and status', action: 'Get stock' },
+					{ name: 'Import', value: 'import', description: 'Add keys from text or a TXT/CSV file', action: 'Import keys' },
+					{ name: 'List', value: 'listKeys', description: 'List keys of a SKU, masked', action: 'List keys' },
+					{ name: 'Void', value: 'voidKeys', description: 'Withdraw unsold keys so they are never delivered', action: 'Void keys' },
+				],
+				default: 'import',
+				displayOptions: { show: { '@version': [2], resource: ['key'] } },
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Upsert', value: 'upsertProduct', description: 'Create or update a product (name, low-stock threshold, fixed content)', action: 'Upsert a product' },
+				],
+				default: 'upsertProduct',
+				displayOptions: { show: { '@version': [2], resource: ['product'] } },
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [{ name: 'Get', value: 'getDelivery', description: 'Look up what an order received', action: 'Get a delivery' }],
+				default: 'getDelivery',
+				displayOptions: { show: { '@version': [2], resource: ['delivery'] } },
+			},
+			// version 1's single list (saved workflows open unchanged)
 			{
 				displayName: 'Operation',
 				name: 'operation',
@@ -47,6 +99,7 @@ export class KeyPool implements INodeType {
 					{ name: 'Void Keys', value: 'voidKeys', description: 'Withdraw unsold keys so they are never delivered', action: 'Void keys' },
 				],
 				default: 'import',
+				displayOptions: { show: { '@version': [1] } },
 			},
 			// ---------------------------------------------------------------- sku
 			{

@@ -22,7 +22,7 @@ export class MarkShipped implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Mark Shipped',
 		name: 'markShipped',
-		icon: 'file:markShipped.svg',
+		icon: { light: 'file:markShipped.svg', dark: 'file:markShipped.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["mode"] === "recordOnly" ? "Record Only" : $parameter["method"] + " " + $parameter["path"]}}',

@@ -64,7 +64,7 @@ export class NotifyBuyer implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Notify Buyer',
 		name: 'notifyBuyer',
-		icon: 'file:notifyBuyer.svg',
+		icon: { light: 'file:notifyBuyer.svg', dark: 'file:notifyBuyer.dark.svg' },
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] === "resend" ? "Resend" : "Send"}} by {{$parameter["channel"] === "webhook" ? "webhook" : "email"}}',

@@ -14,7 +14,7 @@ export class RevokeOnRefund implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Revoke on Refund',
 		name: 'revokeOnRefund',
-		icon: 'file:revokeOnRefund.svg',
+		icon: { light: 'file:revokeOnRefund.svg', dark: 'file:revokeOnRefund.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["sku"] ? "line " + $parameter["sku"] : "whole order"}}',

@@ -67,7 +67,7 @@ export class RiskCheck implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Risk Check',
 		name: 'riskCheck',
-		icon: 'file:riskCheck.svg',
+		icon: { light: 'file:riskCheck.svg', dark: 'file:riskCheck.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',

@@ -144,7 +144,7 @@ export class ShopWebhook implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Shop Webhook',
 		name: 'shopWebhook',
-		icon: 'file:shopWebhook.svg',
+		icon: { light: 'file:shopWebhook.svg', dark: 'file:shopWebhook.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{$parameter["events"] === "any" ? "any event" : $parameter["events"]}}',

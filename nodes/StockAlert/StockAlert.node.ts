@@ -14,7 +14,7 @@ export class StockAlert implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Stock Alert',
 		name: 'stockAlert',
-		icon: 'file:stockAlert.svg',
+		icon: { light: 'file:stockAlert.svg', dark: 'file:stockAlert.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',

@@ -188,6 +188,19 @@ describe('Claim Key node in the n8n engine', () => {
 		expect(csv).toContain('GAME-KEY-AAAA-0001,assigned,b1,T1');
 	});
 
+	it('Key Pool version 2 groups the same operations by resource (Key, Product, Delivery)', async () => {
+		const v2 = { typeVersion: 2 };
+		const stock = await run([start(), node('Stock', POOL, { resource: 'key', operation: 'getStock', skuFilter: 'STEAM-50' }, v2)]);
+		expect(json(stock.outputs.Stock[0])).toEqual([expect.objectContaining({ sku: 'STEAM-50', total: 4 })]);
+		const product = await run([start(), node('Product', POOL, { resource: 'product', operation: 'upsertProduct', sku: 'V2-PRODUCT', name: 'Version two', lowStockThreshold: 3, fixedContentMode: 'keep' }, v2)]);
+		expect(json(product.outputs.Product[0])).toEqual([expect.objectContaining({ sku: 'V2-PRODUCT', name: 'Version two', lowStockThreshold: 3 })]);
+		const delivery = await run([start(), node('Get', POOL, { resource: 'delivery', operation: 'getDelivery', orderId: 'T1', deliverySku: '', includeKeys: false }, v2)]);
+		expect(json(delivery.outputs.Get[0])).toEqual([expect.objectContaining({ orderId: 'T1', keys: ['GAME…0001', 'GAME…0002'] })]);
+		// the resource defaults to Key, the operation to Import
+		const imported = await run([start(), node('Import', POOL, { sku: 'V2-KEYS', keysText: 'V2-KEY-0001\nV2-KEY-0002' }, v2)]);
+		expect(json(imported.outputs.Import[0])).toEqual([expect.objectContaining({ sku: 'V2-KEYS', imported: 2 })]);
+	});
+
 	it('Void Keys only touches available keys; Upsert Product sets fixed content that Claim delivers', async () => {
 		const v = await run([start(), node('Void', POOL, { operation: 'voidKeys', sku: 'STEAM-50', voidSelector: 'all', reason: 'test' })]);
 		expect(json(v.outputs.Void[0])).toEqual([{ sku: 'STEAM-50', voided: 1, requested: null }]);
