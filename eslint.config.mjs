@@ -54,6 +54,17 @@ export default defineConfig(
 		files: ['nodes/core/**/*.ts'],
 		rules: {
 			'@n8n/community-nodes/require-node-api-error': 'off',
+			// The core rule as a check: no n8n package, and nothing of the n8n glue (nodes/shared) or
+			// of a node folder, may be imported from nodes/core.
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{ group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*', '@n8n/*'], message: 'nodes/core does not import n8n (CONTRIBUTING.md, the core rule).' },
+						{ group: ['**/shared/*', '**/shared', '../../*/*.node', '../*/*.node'], message: 'nodes/core does not import the n8n glue (nodes/shared) or node files.' },
+					],
+				},
+			],
 		},
 	},
 	{
