@@ -13,9 +13,9 @@ import * as path from 'node:path';
 import * as nodemailer from 'nodemailer';
 
 import { verifySignature } from '../../nodes/core/signature';
-import { curlOneLiner, paths, readJsonLines, rel, signedHeaders, type StoredMail, type StoredShopCall } from './common';
-import { startDemoShop, startDemoSmtp } from './peers';
-import { leftoverGroups } from './start';
+import { curlOneLiner, paths, readJsonLines, rel, signedHeaders, type StoredMail, type StoredShopCall } from '../../demo/common';
+import { startDemoShop, startDemoSmtp } from '../../demo/peers';
+import { leftoverGroups } from '../../demo/start';
 
 const SECRET = 'demo-test-signing-secret';
 

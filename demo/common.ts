@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..');
 export const DATA_DIR = path.resolve(process.env.AD_DATA_DIR || path.join(REPO_ROOT, '.data'));
 
 export const paths = {

@@ -21,9 +21,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { createInstance, type CredentialInput, type N8nInstance, type WorkflowInput } from '../e2e/n8nInstance';
-import { packTarball } from '../e2e/pack';
-import { defaultCacheDir, ensureRuntime, N8N_VERSION, NODE_VERSION } from '../e2e/runtime';
+import { createInstance, type CredentialInput, type N8nInstance, type WorkflowInput } from '../test/e2e/n8nInstance';
+import { packTarball } from '../test/e2e/pack';
+import { defaultCacheDir, ensureRuntime, N8N_VERSION, NODE_VERSION } from '../test/e2e/runtime';
 import {
 	c,
 	clock,
