@@ -120,7 +120,6 @@ async function main(): Promise<void> {
 	}
 
 	// 3. Mails
-	const orderIds = orders.map((o) => String(o.body.orderId));
 	const buyerEmails = [buyerA.email, buyerB.email];
 	const expectedBuyerMails = orders.reduce((n, o) => n + (o.body.items as unknown[]).length, 0);
 	const newMails = () => readJsonLines<StoredMail>(paths.mails).filter((m) => m.seq > mailMark);
@@ -144,7 +143,8 @@ async function main(): Promise<void> {
 	const store = await openStore(secrets.keyStoreSecret);
 	const deliveries = [];
 	try {
-		for (const id of orderIds) deliveries.push(...(await store.getDeliveries({ orderId: id, reveal: true })));
+		// an order is (shop, order ID): look each one up in its own shop
+		for (const o of orders) deliveries.push(...(await store.getDeliveries({ orderId: String(o.body.orderId), shop: String(o.body.shop ?? ''), reveal: true })));
 	} finally {
 		await store.close();
 	}
