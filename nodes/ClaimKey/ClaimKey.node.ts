@@ -7,8 +7,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import type { KeyStore, Strategy } from '../core/KeyStore';
-import { claimOutput } from '../core/output';
+import type { KeyStore, Strategy } from '../core/store/KeyStore';
+import { claimOutput } from '../core/delivery/output';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
 
 export class ClaimKey implements INodeType {

@@ -11,10 +11,10 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { exportCsv } from '../core/csv';
-import { deliveryDetails } from '../core/output';
-import type { KeyStatus, KeyStore } from '../core/KeyStore';
-import { type KeyFileFormat, type TextEncoding, readKeys } from '../core/parse';
+import { exportCsv } from '../core/keyfiles/csv';
+import { deliveryDetails } from '../core/delivery/output';
+import type { KeyStatus, KeyStore } from '../core/store/KeyStore';
+import { type KeyFileFormat, type TextEncoding, readKeys } from '../core/keyfiles/parse';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
 
 export class KeyPool implements INodeType {

@@ -11,8 +11,8 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
-import type { KeyStore } from '../core/KeyStore';
-import { DEFAULT_REFERENCE_FIELD, MAX_RETRIES, ShipError, shipDelivery, shipItem, type ShipInput } from '../core/ship';
+import type { KeyStore } from '../core/store/KeyStore';
+import { DEFAULT_REFERENCE_FIELD, MAX_RETRIES, ShipError, shipDelivery, shipItem, type ShipInput } from '../core/delivery/ship';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials, testShopApiCredential } from '../shared/shopApi';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
 

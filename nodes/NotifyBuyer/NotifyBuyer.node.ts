@@ -11,9 +11,9 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
-import { maskKey } from '../core/crypto';
+import { maskKey } from '../core/secrets/crypto';
 import { StoreError } from '../core/errors';
-import type { KeyStore } from '../core/KeyStore';
+import type { KeyStore } from '../core/store/KeyStore';
 import {
 	DEFAULT_WEBHOOK_BODY,
 	NotifyError,
@@ -24,8 +24,8 @@ import {
 	type NotifyChannel,
 	type NotifyInfo,
 	type NotifyResult,
-} from '../core/notify';
-import { DEFAULT_TEMPLATES, DEFAULT_TIME_ZONE } from '../core/template';
+} from '../core/delivery/notify';
+import { DEFAULT_TEMPLATES, DEFAULT_TIME_ZONE } from '../core/delivery/template';
 import { SMTP_CREDENTIAL, smtpConfigFromCredentials, testSmtpCredential } from '../shared/notify';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials, testShopApiCredential } from '../shared/shopApi';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';

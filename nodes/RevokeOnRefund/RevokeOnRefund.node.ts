@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import type { KeyStore, RevokeResult } from '../core/KeyStore';
+import type { KeyStore, RevokeResult } from '../core/store/KeyStore';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
 
 export class RevokeOnRefund implements INodeType {

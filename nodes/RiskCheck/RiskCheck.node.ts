@@ -8,7 +8,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import type { KeyStore } from '../core/KeyStore';
+import type { KeyStore } from '../core/store/KeyStore';
 import {
 	type BlockKind,
 	type RateRule,
@@ -19,7 +19,7 @@ import {
 	evaluateRisk,
 	listBlocklist,
 	removeFromBlocklist,
-} from '../core/risk';
+} from '../core/risk/risk';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
 
 const evaluate = { show: { operation: ['evaluate'] } };

@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { checkStock, stuckDeliveries } from '../core/alerts';
+import { checkStock, stuckDeliveries } from '../core/alerts/alerts';
 import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
 
 export class StockAlert implements INodeType {

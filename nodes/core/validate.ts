@@ -1,6 +1,6 @@
 /** Input checks shared by the core: each failure names the field and changes nothing. */
 import { ValidationError } from './errors';
-import { ID_MAX } from './schema';
+import { ID_MAX } from './store/schema';
 
 /** A JavaScript number as text (numbers too large for a double never get here: json.ts keeps their digits as text). */
 function numberText(value: unknown): string | undefined {

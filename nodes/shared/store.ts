@@ -9,10 +9,10 @@ import {
 	type INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import type { DatabaseKind, StoreConfig } from '../core/connection';
+import type { DatabaseKind, StoreConfig } from '../core/store/connection';
 import { StoreError, ValidationError } from '../core/errors';
-import { KeyStore, type Actor } from '../core/KeyStore';
-import { getStore } from '../core/registry';
+import { KeyStore, type Actor } from '../core/store/KeyStore';
+import { getStore } from '../core/store/registry';
 
 export const KEY_STORE_CREDENTIAL = 'autoDeliveryKeyStore';
 

@@ -13,9 +13,9 @@
  */
 import { performance } from 'perf_hooks';
 
-import type { StoreConfig } from '../../nodes/core/connection';
-import { KeyStore } from '../../nodes/core/KeyStore';
-import { readKeys } from '../../nodes/core/parse';
+import type { StoreConfig } from '../../nodes/core/store/connection';
+import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { readKeys } from '../../nodes/core/keyfiles/parse';
 import { timeStatements } from './instrument';
 
 export interface ImportJob {

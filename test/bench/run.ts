@@ -36,9 +36,9 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as ts from 'typescript';
 
-import type * as ConnectionModule from '../../nodes/core/connection';
-import type { StoreConfig } from '../../nodes/core/connection';
-import type * as KeyStoreModule from '../../nodes/core/KeyStore';
+import type * as ConnectionModule from '../../nodes/core/store/connection';
+import type { StoreConfig } from '../../nodes/core/store/connection';
+import type * as KeyStoreModule from '../../nodes/core/store/KeyStore';
 import type { ImportJob, ImportReport } from './importChild';
 import { timeStatements } from './instrument';
 

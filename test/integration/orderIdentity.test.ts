@@ -10,10 +10,10 @@ import * as path from 'path';
 
 import type { Knex } from 'knex';
 
-import { createKnexFor } from '../../nodes/core/connection';
-import { type ClaimResult, type DeliveryWithKeys, KeyStore } from '../../nodes/core/KeyStore';
-import { addToBlocklist, approveHeld, evaluateRisk } from '../../nodes/core/risk';
-import { KeyStoreMigrations, tableNames } from '../../nodes/core/schema';
+import { createKnexFor } from '../../nodes/core/store/connection';
+import { type ClaimResult, type DeliveryWithKeys, KeyStore } from '../../nodes/core/store/KeyStore';
+import { addToBlocklist, approveHeld, evaluateRisk } from '../../nodes/core/risk/risk';
+import { KeyStoreMigrations, tableNames } from '../../nodes/core/store/schema';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 
 const delivered = (r: ClaimResult): DeliveryWithKeys => {

@@ -6,8 +6,8 @@
  */
 import type { Knex } from 'knex';
 
-import { KeyStore } from '../../nodes/core/KeyStore';
-import { KeyStoreMigrations } from '../../nodes/core/schema';
+import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStoreMigrations } from '../../nodes/core/store/schema';
 import { describeDb, dropStore, makeKeys, storeConfig, type DbKind } from '../helpers/db';
 
 const SKU = 'PICK-IX';

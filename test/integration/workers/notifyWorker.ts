@@ -4,10 +4,10 @@
  * race (the harness is test/helpers/processes.ts). Results carry ids, outcomes and message ids
  * only, never key text.
  */
-import type { StoreConfig } from '../../../nodes/core/connection';
-import { KeyStore } from '../../../nodes/core/KeyStore';
-import { closeAllTransports, type SmtpConfig } from '../../../nodes/core/mailer';
-import { notifyDelivery } from '../../../nodes/core/notify';
+import type { StoreConfig } from '../../../nodes/core/store/connection';
+import { KeyStore } from '../../../nodes/core/store/KeyStore';
+import { closeAllTransports, type SmtpConfig } from '../../../nodes/core/outbound/mailer';
+import { notifyDelivery } from '../../../nodes/core/delivery/notify';
 import { raceWorkers, serveWorker } from '../../helpers/processes';
 
 export interface NotifyRaceResult {

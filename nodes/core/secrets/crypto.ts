@@ -7,7 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'crypto';
 
-import { WrongSecretError, StoreError } from './errors';
+import { WrongSecretError, StoreError } from '../errors';
 
 const SEAL_VERSION = 'v1.';
 const NONCE_BYTES = 12;

@@ -16,11 +16,11 @@
  *
  * Nothing returned or thrown from here carries a plaintext key unless `reveal` asks for the keys.
  */
-import { redactAndClip, redactSecrets } from './crypto';
-import { StoreError, ValidationError } from './errors';
-import { HttpCallError, callWithRetry, joinUrl } from './http';
-import { DEFAULT_SEND_LEASE_MS, ORDER_WIDE_SKU, type Actor, type Delivery, type DeliveredKey, type DeliveryWithKeys, type KeyStore, orderLabel } from './KeyStore';
-import { MailError, mailboxOf, sendMail, splitRecipients, type SmtpConfig } from './mailer';
+import { redactAndClip, redactSecrets } from '../secrets/crypto';
+import { StoreError, ValidationError } from '../errors';
+import { HttpCallError, callWithRetry, joinUrl } from '../outbound/http';
+import { DEFAULT_SEND_LEASE_MS, ORDER_WIDE_SKU, type Actor, type Delivery, type DeliveredKey, type DeliveryWithKeys, type KeyStore, orderLabel } from '../store/KeyStore';
+import { MailError, mailboxOf, sendMail, splitRecipients, type SmtpConfig } from '../outbound/mailer';
 import {
 	DEFAULT_TEMPLATES,
 	DEFAULT_TIME_ZONE,

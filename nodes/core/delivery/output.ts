@@ -1,5 +1,5 @@
 /** The item shapes the nodes output for claims and deliveries (plain data, no n8n types). */
-import { type ClaimResult, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from './KeyStore';
+import { type ClaimResult, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from '../store/KeyStore';
 
 export interface DeliveredItem {
 	deliveryId: number;

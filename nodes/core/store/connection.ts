@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { knex as createKnex, type Knex } from 'knex';
 
-import { ConnectionError, StoreError } from './errors';
+import { ConnectionError, StoreError } from '../errors';
 
 export type DatabaseKind = 'sqlite' | 'postgres' | 'mysql';
 

@@ -8,8 +8,8 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import * as iconv from 'iconv-lite';
 
-import { maskKey } from './crypto';
-import { ValidationError } from './errors';
+import { maskKey } from '../secrets/crypto';
+import { ValidationError } from '../errors';
 import { TextDecoder } from 'util';
 
 export type KeyFileFormat = 'txt' | 'csv';

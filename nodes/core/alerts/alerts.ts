@@ -10,9 +10,9 @@
  */
 import type { Knex } from 'knex';
 
-import type { Actor, KeyStore } from './KeyStore';
-import { ValidationError } from './errors';
-import { ORDER_WIDE_SKU, orderLabel } from './KeyStore';
+import type { Actor, KeyStore } from '../store/KeyStore';
+import { ValidationError } from '../errors';
+import { ORDER_WIDE_SKU, orderLabel } from '../store/KeyStore';
 
 export type StockState = 'ok' | 'low' | 'empty';
 const RANK: Record<StockState, number> = { ok: 0, low: 1, empty: 2 };

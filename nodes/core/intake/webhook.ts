@@ -26,7 +26,7 @@
  * `readRawBody(req, maxBytes)` obtains the raw bytes from a Node.js request the way n8n exposes
  * them (see its comment).
  */
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 import {
 	DEFAULT_MAX_BODY_BYTES,
 	ORDER_EVENTS,

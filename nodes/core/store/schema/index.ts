@@ -4,7 +4,7 @@
  */
 import type { Knex } from 'knex';
 
-import { StoreError } from '../errors';
+import { StoreError } from '../../errors';
 
 export interface TableNames {
 	products: string;

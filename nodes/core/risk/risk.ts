@@ -12,10 +12,10 @@
  */
 import type { Knex } from 'knex';
 
-import { StoreError, ValidationError } from './errors';
-import { type Actor, type KeyStore, orderLabel } from './KeyStore';
-import { DEFAULT_SHOP, optionalAmount, optionalNonNegativeInt, optionalText, requireId, shopId } from './validate';
-import { ID_MAX } from './schema';
+import { StoreError, ValidationError } from '../errors';
+import { type Actor, type KeyStore, orderLabel } from '../store/KeyStore';
+import { DEFAULT_SHOP, optionalAmount, optionalNonNegativeInt, optionalText, requireId, shopId } from '../validate';
+import { ID_MAX } from '../store/schema';
 
 export type RiskAction = 'reject' | 'review';
 export type RiskDecision = 'pass' | 'review' | 'reject';

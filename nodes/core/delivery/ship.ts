@@ -15,10 +15,10 @@
  *
  * Nothing returned or thrown from here carries a plaintext key.
  */
-import { redactSecrets } from './crypto';
-import { StoreError, ValidationError } from './errors';
-import { HttpCallError, callWithRetry, isTlsErrorCode, joinUrl } from './http';
-import { DEFAULT_SHIP_LEASE_MS, type Actor, type Delivery, type DeliveryWithKeys, type KeyStore, orderLabel } from './KeyStore';
+import { redactSecrets } from '../secrets/crypto';
+import { StoreError, ValidationError } from '../errors';
+import { HttpCallError, callWithRetry, isTlsErrorCode, joinUrl } from '../outbound/http';
+import { DEFAULT_SHIP_LEASE_MS, type Actor, type Delivery, type DeliveryWithKeys, type KeyStore, orderLabel } from '../store/KeyStore';
 import { DEFAULT_TIME_ZONE, TEMPLATE_VARIABLES, formatDate, renderTemplate, type TemplateContext } from './template';
 
 /** Where the shop API lives and how to authenticate (from the Auto Delivery Shop API credential). */

@@ -17,10 +17,10 @@
  * refund, if any of the merged lines has no quantity the merged line has none (= everything).
  */
 import { isIP } from 'net';
-import { ValidationError } from './errors';
+import { ValidationError } from '../errors';
 import { parseJsonExact } from './json';
-import { ID_MAX } from './schema';
-import { optionalAmount, optionalText, positiveInt, requireId } from './validate';
+import { ID_MAX } from '../store/schema';
+import { optionalAmount, optionalText, positiveInt, requireId } from '../validate';
 
 export type OrderEvent = 'order.paid' | 'order.refunded';
 export const ORDER_EVENTS: readonly OrderEvent[] = ['order.paid', 'order.refunded'];

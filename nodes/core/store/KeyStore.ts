@@ -27,7 +27,7 @@ import {
 	normaliseKey,
 	seal,
 	unseal,
-} from './crypto';
+} from '../secrets/crypto';
 import {
 	type DatabaseKind,
 	type StoreConfig,
@@ -38,9 +38,9 @@ import {
 	retryBusy,
 } from './connection';
 import { type DeliveryInsert, type Dialect, type NewKeyRow, type Strategy, RAND_MAX, dialectFor } from './dialects';
-import { StoreError, ValidationError } from './errors';
+import { StoreError, ValidationError } from '../errors';
 import { AVAILABLE, KeyStoreMigrations, type TableNames, LATEST_MIGRATION, tableNames } from './schema';
-import { DEFAULT_SHOP, optionalAmount, optionalNonNegativeInt, optionalText, positiveInt, requireId, shopId } from './validate';
+import { DEFAULT_SHOP, optionalAmount, optionalNonNegativeInt, optionalText, positiveInt, requireId, shopId } from '../validate';
 import { randomInt } from 'crypto';
 
 export type { Strategy } from './dialects';

@@ -9,8 +9,8 @@
  * `{orderId}` stays literal. Unknown placeholders are left untouched; `findUnknownVariables`
  * lists them so a node can warn the seller.
  */
-import { maskKey } from './crypto';
-import { ValidationError } from './errors';
+import { maskKey } from '../secrets/crypto';
+import { ValidationError } from '../errors';
 
 export interface TemplateContext {
 	productName: string;

@@ -1,5 +1,5 @@
 /** CSV backup of exported keys (RFC 4180 quoting, UTF-8 with BOM so spreadsheet apps read Chinese text). */
-import type { ExportedKey } from './KeyStore';
+import type { ExportedKey } from '../store/KeyStore';
 
 // `shop` (the order's shop; empty for the default shop) came last so older readers keep their columns.
 const COLUMNS: Array<keyof ExportedKey> = ['id', 'sku', 'key', 'status', 'batchId', 'orderId', 'createdAt', 'shop'];

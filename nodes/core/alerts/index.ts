@@ -1,0 +1,2 @@
+/** Stock Alert: thresholds and stuck deliveries. */
+export * from './alerts';

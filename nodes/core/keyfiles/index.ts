@@ -1,0 +1,3 @@
+/** Key files: TXT/CSV parsing (any encoding) and CSV export. */
+export * from './parse';
+export * from './csv';

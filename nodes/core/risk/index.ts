@@ -1,0 +1,2 @@
+/** Risk Check: rules, decisions, the risk log. */
+export * from './risk';

@@ -1,0 +1,2 @@
+/** Secrets: sealing (AES-256-GCM), fingerprints, masking and redaction of key text. */
+export * from './crypto';
