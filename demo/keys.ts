@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { KeyStore } from '../nodes/core/store/KeyStore';
+import { KeyStore } from '../nodes/core/store';
 import { DEMO_PRODUCTS, TOP_UP_BELOW, TOP_UP_COUNT, paths } from './common';
 
 export interface StockLine {

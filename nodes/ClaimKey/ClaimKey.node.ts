@@ -7,9 +7,10 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import type { KeyStore, Strategy } from '../core/store/KeyStore';
-import { claimOutput } from '../core/delivery/output';
-import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
+import type { KeyStore, Strategy } from '../core/store';
+import { claimOutput } from '../core/delivery';
+import { actorOf, storeFor, testKeyStoreCredential } from '../shared/store';
+import { toNodeError } from '../shared/errors';
 
 export class ClaimKey implements INodeType {
 	description: INodeTypeDescription = {

@@ -11,11 +11,12 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { exportCsv } from '../core/keyfiles/csv';
-import { deliveryDetails } from '../core/delivery/output';
-import type { KeyStatus, KeyStore } from '../core/store/KeyStore';
-import { type KeyFileFormat, type TextEncoding, readKeys } from '../core/keyfiles/parse';
-import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
+import { exportCsv } from '../core/keyfiles';
+import { deliveryDetails } from '../core/delivery';
+import type { KeyStatus, KeyStore } from '../core/store';
+import { type KeyFileFormat, type TextEncoding, readKeys } from '../core/keyfiles';
+import { actorOf, storeFor, testKeyStoreCredential } from '../shared/store';
+import { toNodeError } from '../shared/errors';
 
 export class KeyPool implements INodeType {
 	description: INodeTypeDescription = {

@@ -11,10 +11,11 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
-import type { KeyStore } from '../core/store/KeyStore';
-import { DEFAULT_REFERENCE_FIELD, MAX_RETRIES, ShipError, shipDelivery, shipItem, type ShipInput } from '../core/delivery/ship';
+import type { KeyStore } from '../core/store';
+import { DEFAULT_REFERENCE_FIELD, MAX_RETRIES, ShipError, shipDelivery, shipItem, type ShipInput } from '../core/delivery';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials, testShopApiCredential } from '../shared/shopApi';
-import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
+import { actorOf, storeFor, testKeyStoreCredential } from '../shared/store';
+import { toNodeError } from '../shared/errors';
 
 const DEFAULT_BODY = '{\n  "orderId": "{orderId}",\n  "status": "shipped"\n}';
 

@@ -11,9 +11,9 @@ import {
 	type JsonObject,
 } from 'n8n-workflow';
 
-import { maskKey } from '../core/secrets/crypto';
+import { maskKey } from '../core/secrets';
 import { StoreError } from '../core/errors';
-import type { KeyStore } from '../core/store/KeyStore';
+import type { KeyStore } from '../core/store';
 import {
 	DEFAULT_WEBHOOK_BODY,
 	NotifyError,
@@ -24,11 +24,12 @@ import {
 	type NotifyChannel,
 	type NotifyInfo,
 	type NotifyResult,
-} from '../core/delivery/notify';
-import { DEFAULT_TEMPLATES, DEFAULT_TIME_ZONE } from '../core/delivery/template';
+} from '../core/delivery';
+import { DEFAULT_TEMPLATES, DEFAULT_TIME_ZONE } from '../core/delivery';
 import { SMTP_CREDENTIAL, smtpConfigFromCredentials, testSmtpCredential } from '../shared/notify';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials, testShopApiCredential } from '../shared/shopApi';
-import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
+import { actorOf, storeFor, testKeyStoreCredential } from '../shared/store';
+import { toNodeError } from '../shared/errors';
 
 const VARIABLES_HINT =
 	'Variables: {productName} {deliveryContent} {orderId} {buyerName} {quantity} {date} — or 中文 {商品名称} {发货内容} {订单号} {买家昵称} {数量} {购买日期}';

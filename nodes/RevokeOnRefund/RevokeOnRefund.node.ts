@@ -7,8 +7,9 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import type { KeyStore, RevokeResult } from '../core/store/KeyStore';
-import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
+import type { KeyStore, RevokeResult } from '../core/store';
+import { actorOf, storeFor, testKeyStoreCredential } from '../shared/store';
+import { toNodeError } from '../shared/errors';
 
 export class RevokeOnRefund implements INodeType {
 	description: INodeTypeDescription = {

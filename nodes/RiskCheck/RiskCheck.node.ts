@@ -8,7 +8,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import type { KeyStore } from '../core/store/KeyStore';
+import type { KeyStore } from '../core/store';
 import {
 	type BlockKind,
 	type RateRule,
@@ -19,8 +19,9 @@ import {
 	evaluateRisk,
 	listBlocklist,
 	removeFromBlocklist,
-} from '../core/risk/risk';
-import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
+} from '../core/risk';
+import { actorOf, storeFor, testKeyStoreCredential } from '../shared/store';
+import { toNodeError } from '../shared/errors';
 
 const evaluate = { show: { operation: ['evaluate'] } };
 const evaluateOrApprove = { show: { operation: ['evaluate', 'approveHeld'] } };

@@ -13,7 +13,7 @@ import {
 } from 'n8n-workflow';
 import type { ServerResponse } from 'http';
 
-import { FIELD_PATHS, type FieldPath, type OrderMapping } from '../core/intake/order';
+import { FIELD_PATHS, type FieldPath, type OrderMapping } from '../core/intake';
 import {
 	DEFAULT_SIGNATURE_HEADER,
 	DEFAULT_TIMESTAMP_HEADER,
@@ -26,7 +26,7 @@ import {
 	type PaidOutput,
 	type RawBodyRequest,
 	type WebhookSettings,
-} from '../core/intake/webhook';
+} from '../core/intake';
 import { SHOP_API_CREDENTIAL, testShopApiCredential } from '../shared/shopApi';
 
 const RESPOND_TO_WEBHOOK = 'n8n-nodes-base.respondToWebhook';

@@ -7,8 +7,9 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { checkStock, stuckDeliveries } from '../core/alerts/alerts';
-import { actorOf, storeFor, testKeyStoreCredential, toNodeError } from '../shared/store';
+import { checkStock, stuckDeliveries } from '../core/alerts';
+import { actorOf, storeFor, testKeyStoreCredential } from '../shared/store';
+import { toNodeError } from '../shared/errors';
 
 export class StockAlert implements INodeType {
 	description: INodeTypeDescription = {

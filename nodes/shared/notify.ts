@@ -1,8 +1,8 @@
 /** n8n glue for Notify Buyer: the SMTP credential to a core config, and its connection test. */
 import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
 
-import { redactSecrets } from '../core/secrets/crypto';
-import { verifySmtp, type SmtpConfig, type SmtpSecurity } from '../core/outbound/mailer';
+import { redactSecrets } from '../core/secrets';
+import { verifySmtp, type SmtpConfig, type SmtpSecurity } from '../core/outbound';
 
 export const SMTP_CREDENTIAL = 'autoDeliverySmtp';
 

@@ -6,7 +6,7 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import { checkShopConnection, type ShopTarget } from '../core/delivery/ship';
+import { checkShopConnection, type ShopTarget } from '../core/delivery';
 
 export const SHOP_API_CREDENTIAL = 'autoDeliveryShopApi';
 

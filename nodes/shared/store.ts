@@ -1,18 +1,14 @@
-/** n8n glue shared by the nodes: the store from credentials, the credential test, error mapping. */
+/** n8n glue shared by the nodes: the store from credentials and the Key Store credential test. */
 import {
 	NodeOperationError,
 	type ICredentialDataDecryptedObject,
 	type ICredentialTestFunctions,
 	type ICredentialsDecrypted,
 	type IExecuteFunctions,
-	type INode,
 	type INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import type { DatabaseKind, StoreConfig } from '../core/store/connection';
-import { StoreError, ValidationError } from '../core/errors';
-import { KeyStore, type Actor } from '../core/store/KeyStore';
-import { getStore } from '../core/store/registry';
+import { KeyStore, getStore, type Actor, type DatabaseKind, type StoreConfig } from '../core/store';
 
 export const KEY_STORE_CREDENTIAL = 'autoDeliveryKeyStore';
 
@@ -50,18 +46,6 @@ export async function storeFor(ctx: IExecuteFunctions): Promise<KeyStore> {
 export function actorOf(ctx: IExecuteFunctions): Actor {
 	const wf = ctx.getWorkflow();
 	return { workflowId: wf.id ? String(wf.id) : undefined, executionId: String(ctx.getExecutionId() ?? '') || undefined, node: ctx.getNode().name };
-}
-
-/** Maps a core error to an n8n error a seller understands, tied to the item. */
-export function toNodeError(node: INode, err: unknown, itemIndex: number): NodeOperationError {
-	if (err instanceof NodeOperationError) return err;
-	if (err instanceof ValidationError) {
-		return new NodeOperationError(node, err.message, { itemIndex, description: `Field: ${err.field}. Nothing was changed.` });
-	}
-	if (err instanceof StoreError) {
-		return new NodeOperationError(node, err.message, { itemIndex });
-	}
-	return new NodeOperationError(node, `Key store error: ${(err as Error)?.message ?? String(err)}`, { itemIndex });
 }
 
 /** Credential test: connects, applies migrations and checks the secret against the store's canary. */

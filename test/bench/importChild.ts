@@ -13,9 +13,9 @@
  */
 import { performance } from 'perf_hooks';
 
-import type { StoreConfig } from '../../nodes/core/store/connection';
-import { KeyStore } from '../../nodes/core/store/KeyStore';
-import { readKeys } from '../../nodes/core/keyfiles/parse';
+import type { StoreConfig } from '../../nodes/core/store';
+import { KeyStore } from '../../nodes/core/store';
+import { readKeys } from '../../nodes/core/keyfiles';
 import { timeStatements } from './instrument';
 
 export interface ImportJob {

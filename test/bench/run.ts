@@ -36,9 +36,9 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as ts from 'typescript';
 
-import type * as ConnectionModule from '../../nodes/core/store/connection';
-import type { StoreConfig } from '../../nodes/core/store/connection';
-import type * as KeyStoreModule from '../../nodes/core/store/KeyStore';
+import type * as ConnectionModule from '../../nodes/core/store';
+import type { StoreConfig } from '../../nodes/core/store';
+import type * as KeyStoreModule from '../../nodes/core/store';
 import type { ImportJob, ImportReport } from './importChild';
 import { timeStatements } from './instrument';
 

@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStore } from '../../nodes/core/store';
 import { REPO_ROOT } from './pack';
 import { createInstance, packTarball, type N8nInstance } from './n8nInstance';
 import { basicAuth, submitForm } from './workflowDriver';

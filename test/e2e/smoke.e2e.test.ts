@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStore } from '../../nodes/core/store';
 import { createInstance, packTarball, type N8nInstance, type WorkflowInput } from './n8nInstance';
 
 const SECRET = `e2e-store-secret-${randomBytes(6).toString('hex')}`;

@@ -5,7 +5,7 @@
  * <formWaitingUrl>/n8n-execution-status until "form-waiting", GETs the completion page, and POSTs
  * to it, which lets the waiting execution finish).
  */
-import { signPayload } from '../../nodes/core/intake/signature';
+import { signPayload } from '../../nodes/core/intake';
 import type { ReceivedMail, SmtpPeer } from '../helpers/smtpServer';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -24,9 +24,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { maskKey } from '../../nodes/core/secrets/crypto';
-import { KeyStore, type DeliveryWithKeys } from '../../nodes/core/store/KeyStore';
-import { addToBlocklist } from '../../nodes/core/risk/risk';
+import { maskKey } from '../../nodes/core/secrets';
+import { KeyStore, type DeliveryWithKeys } from '../../nodes/core/store';
+import { addToBlocklist } from '../../nodes/core/risk';
 import { startShopServer, type ShopPeer, type ShopRequest } from '../helpers/shopServer';
 import { startSmtpServer, type ReceivedMail, type SmtpPeer } from '../helpers/smtpServer';
 import { REPO_ROOT } from './pack';

@@ -1,4 +1,4 @@
-import type { KeyStore } from '../../nodes/core/store/KeyStore';
+import type { KeyStore } from '../../nodes/core/store';
 
 /**
  * Reads the store directly and checks the promises: every assigned key belongs to exactly one

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import type { StoreConfig } from '../../nodes/core/store/connection';
+import type { StoreConfig } from '../../nodes/core/store';
 
 export type DbKind = 'sqlite' | 'postgres' | 'mysql';
 
@@ -80,7 +80,7 @@ export async function dropStore(cfg: StoreConfig): Promise<void> {
 		fs.rmSync(dir, { recursive: true, force: true });
 		return;
 	}
-	const { createKnexFor } = await import('../../nodes/core/store/connection');
+	const { createKnexFor } = await import('../../nodes/core/store');
 	const db = createKnexFor(cfg);
 	try {
 		const p = cfg.tablePrefix as string;

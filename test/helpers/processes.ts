@@ -7,8 +7,8 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as path from 'path';
 
-import type { StoreConfig } from '../../nodes/core/store/connection';
-import type { Strategy } from '../../nodes/core/store/KeyStore';
+import type { StoreConfig } from '../../nodes/core/store';
+import type { Strategy } from '../../nodes/core/store';
 import type { WorkerResult } from '../integration/workers/claimWorker';
 
 export type { WorkerResult };

@@ -3,8 +3,8 @@
  * crossing (also when checks run at the same time, in one process and across OS processes),
  * re-arming after a restock, and deliveries whose records do not match reality.
  */
-import { checkStock, stuckDeliveries } from '../../nodes/core/alerts/alerts';
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { checkStock, stuckDeliveries } from '../../nodes/core/alerts';
+import { KeyStore } from '../../nodes/core/store';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { type Op, raceOps } from './workers/opsWorker';
 

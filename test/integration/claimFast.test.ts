@@ -5,7 +5,7 @@
  * order-wide), unknown skus and fixed content mixed in. Checks DESIGN §1 promises 1, 2 and 3 and the
  * audit trail from the results and from the database itself.
  */
-import { KeyStore, type ClaimResult, type Strategy } from '../../nodes/core/store/KeyStore';
+import { KeyStore, type ClaimResult, type Strategy } from '../../nodes/core/store';
 import { dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { raceInProcesses, type WorkerOrder, type WorkerResult } from '../helpers/processes';
 

@@ -2,7 +2,7 @@
  * Races that prove DESIGN §1 promises 1 and 2 on real databases: many claims in flight, several
  * OS processes on one store, duplicate submissions of one order line.
  */
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStore } from '../../nodes/core/store';
 import { assertStoreConsistent } from '../helpers/consistency';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { raceInProcesses, type WorkerOrder, type WorkerResult } from '../helpers/processes';

@@ -5,7 +5,7 @@
  * up, nothing lost — also when three workers import overlapping key sets at the same time, in
  * different orders (without the idle commit this hangs: a wait cycle through JavaScript).
  */
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStore } from '../../nodes/core/store';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
 
 const key = (i: number) => `IMP-${String(i).padStart(7, '0')}-KEY`;

@@ -2,8 +2,8 @@
  * The key store API against real databases: SQLite files and the PostgreSQL / MariaDB servers.
  */
 import { ValidationError, WrongSecretError } from '../../nodes/core/errors';
-import { KeyStore } from '../../nodes/core/store/KeyStore';
-import { closeAllStores, getStore, openStoreCount } from '../../nodes/core/store/registry';
+import { KeyStore } from '../../nodes/core/store';
+import { closeAllStores, getStore, openStoreCount } from '../../nodes/core/store';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 
 async function counts(store: KeyStore) {

@@ -4,7 +4,7 @@
  * the races that DESIGN §1 promises 3–5 must survive — refunds racing claims of the same order
  * line, in one process and across OS processes.
  */
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStore } from '../../nodes/core/store';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
 import { type Op, type OpResult, raceOps, runOps } from './workers/opsWorker';
 

@@ -12,9 +12,9 @@ import * as net from 'node:net';
 
 import type { ICredentialDataDecryptedObject, INode, INodeExecutionData, INodeType } from 'n8n-workflow';
 
-import { closeAllStores, getStore } from '../../nodes/core/store/registry';
-import type { KeyStore } from '../../nodes/core/store/KeyStore';
-import { shipDelivery } from '../../nodes/core/delivery/ship';
+import { closeAllStores, getStore } from '../../nodes/core/store';
+import type { KeyStore } from '../../nodes/core/store';
+import { shipDelivery } from '../../nodes/core/delivery';
 import { MarkShipped } from '../../nodes/MarkShipped/MarkShipped.node';
 import { shopTargetFromCredentials, testShopApiCredential } from '../../nodes/shared/shopApi';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';

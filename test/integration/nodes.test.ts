@@ -6,7 +6,7 @@ import * as iconv from 'iconv-lite';
 import type { IExecuteFunctions, INode, INodeExecutionData, INodeType } from 'n8n-workflow';
 
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
-import { closeAllStores } from '../../nodes/core/store/registry';
+import { closeAllStores } from '../../nodes/core/store';
 import { KeyPool } from '../../nodes/KeyPool/KeyPool.node';
 import { testKeyStoreCredential } from '../../nodes/shared/store';
 import { dropStore, storeConfig } from '../helpers/db';

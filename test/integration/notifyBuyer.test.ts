@@ -10,12 +10,12 @@ import type { ICredentialDataDecryptedObject, INode, INodeExecutionData, INodeTy
 import { SMTPServer } from 'smtp-server';
 
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
-import type { StoreConfig } from '../../nodes/core/store/connection';
-import { KeyStore } from '../../nodes/core/store/KeyStore';
-import { closeAllTransports } from '../../nodes/core/outbound/mailer';
-import { notifyDelivery } from '../../nodes/core/delivery/notify';
-import { closeAllStores, getStore } from '../../nodes/core/store/registry';
-import { formatDate } from '../../nodes/core/delivery/template';
+import type { StoreConfig } from '../../nodes/core/store';
+import { KeyStore } from '../../nodes/core/store';
+import { closeAllTransports } from '../../nodes/core/outbound';
+import { notifyDelivery } from '../../nodes/core/delivery';
+import { closeAllStores, getStore } from '../../nodes/core/store';
+import { formatDate } from '../../nodes/core/delivery';
 import { KeyPool } from '../../nodes/KeyPool/KeyPool.node';
 import { NotifyBuyer } from '../../nodes/NotifyBuyer/NotifyBuyer.node';
 import { testSmtpCredential } from '../../nodes/shared/notify';

@@ -10,9 +10,9 @@ import * as path from 'path';
 
 import type { Knex } from 'knex';
 
-import { createKnexFor } from '../../nodes/core/store/connection';
-import { type ClaimResult, type DeliveryWithKeys, KeyStore } from '../../nodes/core/store/KeyStore';
-import { addToBlocklist, approveHeld, evaluateRisk } from '../../nodes/core/risk/risk';
+import { createKnexFor } from '../../nodes/core/store';
+import { type ClaimResult, type DeliveryWithKeys, KeyStore } from '../../nodes/core/store';
+import { addToBlocklist, approveHeld, evaluateRisk } from '../../nodes/core/risk';
 import { KeyStoreMigrations, tableNames } from '../../nodes/core/store/schema';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStore } from '../../nodes/core/store';
 import { KeyStoreMigrations } from '../../nodes/core/store/schema';
 import { describeDb, dropStore, makeKeys, storeConfig, type DbKind } from '../helpers/db';
 

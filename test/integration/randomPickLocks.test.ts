@@ -15,8 +15,8 @@
  * AD_RANDOM_RACE_POOL=<n> runs the race on a smaller pool (n keys, n / 9 × 10 claims), e.g. to watch
  * the old code fail without taking the server down.
  */
-import { createKnexFor, type StoreConfig } from '../../nodes/core/store/connection';
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { createKnexFor, type StoreConfig } from '../../nodes/core/store';
+import { KeyStore } from '../../nodes/core/store';
 import { assertStoreConsistent } from '../helpers/consistency';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { raceInProcesses, type WorkerOrder, type WorkerResult } from '../helpers/processes';

@@ -17,9 +17,9 @@ import { randomBytes } from 'node:crypto';
 
 import type { INode, INodeExecutionData, INodeType } from 'n8n-workflow';
 
-import { maskKey } from '../../nodes/core/secrets/crypto';
-import type { KeyStore } from '../../nodes/core/store/KeyStore';
-import { closeAllStores, getStore } from '../../nodes/core/store/registry';
+import { maskKey } from '../../nodes/core/secrets';
+import type { KeyStore } from '../../nodes/core/store';
+import { closeAllStores, getStore } from '../../nodes/core/store';
 import { MarkShipped } from '../../nodes/MarkShipped/MarkShipped.node';
 import { NotifyBuyer } from '../../nodes/NotifyBuyer/NotifyBuyer.node';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';

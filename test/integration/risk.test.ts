@@ -3,9 +3,9 @@
  * recorded, replays that count nothing, and the atomic counting that lets exactly N orders through
  * when many arrive at once — in one process and across OS processes.
  */
-import { KeyStore } from '../../nodes/core/store/KeyStore';
+import { KeyStore } from '../../nodes/core/store';
 import { ValidationError } from '../../nodes/core/errors';
-import { addToBlocklist, approveHeld, evaluateRisk, listBlocklist, removeFromBlocklist, type RiskRules } from '../../nodes/core/risk/risk';
+import { addToBlocklist, approveHeld, evaluateRisk, listBlocklist, removeFromBlocklist, type RiskRules } from '../../nodes/core/risk';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
 import { type Op, raceOps, runOps } from './workers/opsWorker';
 

@@ -7,8 +7,8 @@
 import type { ICredentialDataDecryptedObject, INode, INodeExecutionData, INodeType } from 'n8n-workflow';
 
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
-import type { KeyStore } from '../../nodes/core/store/KeyStore';
-import { closeAllStores, getStore } from '../../nodes/core/store/registry';
+import type { KeyStore } from '../../nodes/core/store';
+import { closeAllStores, getStore } from '../../nodes/core/store';
 import { RevokeOnRefund } from '../../nodes/RevokeOnRefund/RevokeOnRefund.node';
 import { RiskCheck } from '../../nodes/RiskCheck/RiskCheck.node';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';

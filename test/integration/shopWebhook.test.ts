@@ -45,8 +45,8 @@ import {
 import type * as N8nCore from 'n8n-core';
 
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
-import { closeAllStores, getStore } from '../../nodes/core/store/registry';
-import { signPayload } from '../../nodes/core/intake/signature';
+import { closeAllStores, getStore } from '../../nodes/core/store';
+import { signPayload } from '../../nodes/core/intake';
 import { ShopWebhook } from '../../nodes/ShopWebhook/ShopWebhook.node';
 import { dropStore, storeConfig } from '../helpers/db';
 import { MANUAL_TRIGGER_NODE_TYPE, chain, manualTriggerNode, runWorkflow, type RunResult } from '../helpers/n8nEngine';

@@ -1,4 +1,4 @@
-import { checkCanary, deriveKeys, fingerprint, makeCanary, maskKey, newSalt, seal, unseal } from '../../nodes/core/secrets/crypto';
+import { checkCanary, deriveKeys, fingerprint, makeCanary, maskKey, newSalt, seal, unseal } from '../../nodes/core/secrets';
 import { WrongSecretError } from '../../nodes/core/errors';
 
 describe('crypto (AES-256-GCM sealing, HMAC fingerprints)', () => {

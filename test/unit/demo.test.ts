@@ -12,7 +12,7 @@ import * as path from 'node:path';
 
 import * as nodemailer from 'nodemailer';
 
-import { verifySignature } from '../../nodes/core/intake/signature';
+import { verifySignature } from '../../nodes/core/intake';
 import { curlOneLiner, paths, readJsonLines, rel, signedHeaders, type StoredMail, type StoredShopCall } from '../../demo/common';
 import { startDemoShop, startDemoSmtp } from '../../demo/peers';
 import { leftoverGroups } from '../../demo/start';

@@ -6,7 +6,7 @@
  */
 import * as net from 'node:net';
 
-import { HttpCallError, callWithRetry, isTlsErrorCode, joinUrl } from '../../nodes/core/outbound/http';
+import { HttpCallError, callWithRetry, isTlsErrorCode, joinUrl } from '../../nodes/core/outbound';
 import { startShopServer, type ShopPeer } from '../helpers/shopServer';
 import { startTlsServer, type TlsPeer } from '../helpers/tlsServer';
 

@@ -3,7 +3,7 @@
  * nodemailer's. The real failures (550, 451, dropped connection, refused login, TLS mismatch,
  * unreachable port) are produced by a real SMTP server in test/integration/notifyBuyer.test.ts.
  */
-import { MailError, describeMailError } from '../../nodes/core/outbound/mailer';
+import { MailError, describeMailError } from '../../nodes/core/outbound';
 
 const where = { host: 'smtp.example.com', port: 465 };
 const err = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.message ?? 'x')), fields);

@@ -4,10 +4,10 @@
  * server and a real HTTP server in test/integration/notifyBuyer.test.ts.
  */
 import { ValidationError } from '../../nodes/core/errors';
-import { DEFAULT_SEND_LEASE_MS } from '../../nodes/core/store/KeyStore';
-import { isEmailAddress, mailboxOf, splitRecipients } from '../../nodes/core/outbound/mailer';
-import { DEFAULT_WEBHOOK_BODY, type EmailChannel, type WebhookChannel, prepareChannel, readField, refusalIn } from '../../nodes/core/delivery/notify';
-import { DEFAULT_TEMPLATES, renderTemplate } from '../../nodes/core/delivery/template';
+import { DEFAULT_SEND_LEASE_MS } from '../../nodes/core/store';
+import { isEmailAddress, mailboxOf, splitRecipients } from '../../nodes/core/outbound';
+import { DEFAULT_WEBHOOK_BODY, type EmailChannel, type WebhookChannel, prepareChannel, readField, refusalIn } from '../../nodes/core/delivery';
+import { DEFAULT_TEMPLATES, renderTemplate } from '../../nodes/core/delivery';
 
 const smtp = { host: 'smtp.example.com', port: 25, security: 'none' as const, from: 'My Shop <shop@example.com>' };
 const email = (over: Partial<EmailChannel> = {}): EmailChannel => ({ kind: 'email', smtp, to: 'buyer@example.com', ...over });

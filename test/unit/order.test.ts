@@ -6,7 +6,7 @@ import {
 	parseJsonBody,
 	parseOrder,
 	validateMapping,
-} from '../../nodes/core/intake/order';
+} from '../../nodes/core/intake';
 
 const EXAMPLE = `{ "event": "order.paid", "orderId": "T20261123001", "shop": "helloworld",
   "buyer": { "id": "u123", "name": "小明", "email": "buyer@example.com", "ip": "203.0.113.7" },

@@ -1,5 +1,5 @@
 import * as iconv from 'iconv-lite';
-import { KeyParseError, decodeText, parseKeys, readKeys } from '../../nodes/core/keyfiles/parse';
+import { KeyParseError, decodeText, parseKeys, readKeys } from '../../nodes/core/keyfiles';
 
 const BOM8 = Buffer.from([0xef, 0xbb, 0xbf]);
 const BOM16LE = Buffer.from([0xff, 0xfe]);

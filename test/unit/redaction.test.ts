@@ -8,11 +8,11 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { maskKey, redactAndClip, redactSecrets } from '../../nodes/core/secrets/crypto';
-import { HttpCallError, callWithRetry } from '../../nodes/core/outbound/http';
-import { KeyStore } from '../../nodes/core/store/KeyStore';
-import { describeMailError } from '../../nodes/core/outbound/mailer';
-import { refusalIn } from '../../nodes/core/delivery/notify';
+import { maskKey, redactAndClip, redactSecrets } from '../../nodes/core/secrets';
+import { HttpCallError, callWithRetry } from '../../nodes/core/outbound';
+import { KeyStore } from '../../nodes/core/store';
+import { describeMailError } from '../../nodes/core/outbound';
+import { refusalIn } from '../../nodes/core/delivery';
 import { dropStore, storeConfig } from '../helpers/db';
 import { startShopServer, type ShopPeer } from '../helpers/shopServer';
 

@@ -4,7 +4,7 @@
  * shop reference, and the output item shape. The store and shop sides run against real peers in
  * test/integration/markShipped.test.ts.
  */
-import { DEFAULT_SHIP_LEASE_MS, type DeliveryWithKeys } from '../../nodes/core/store/KeyStore';
+import { DEFAULT_SHIP_LEASE_MS, type DeliveryWithKeys } from '../../nodes/core/store';
 import {
 	notSentMessage,
 	pathValues,
@@ -16,7 +16,7 @@ import {
 	shipItem,
 	templateVariables,
 	urlEncodeValue,
-} from '../../nodes/core/delivery/ship';
+} from '../../nodes/core/delivery';
 
 const shop = { baseUrl: 'https://shop.example.com/api' };
 

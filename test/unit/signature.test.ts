@@ -1,5 +1,5 @@
 import { createHmac } from 'crypto';
-import { signPayload, verifySignature } from '../../nodes/core/intake/signature';
+import { signPayload, verifySignature } from '../../nodes/core/intake';
 
 const SHOP_PASS = 'shop-pass-1';
 const OTHER_PASS = 'shop-pass-2';

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { loadSqlite3 } from '../../nodes/core/store/connection';
+import { loadSqlite3 } from '../../nodes/core/store';
 import { StoreError } from '../../nodes/core/errors';
 
 const missingBinding = () => {

@@ -7,7 +7,7 @@ import {
 	formatDate,
 	previewTemplate,
 	renderTemplate,
-} from '../../nodes/core/delivery/template';
+} from '../../nodes/core/delivery';
 import { ValidationError } from '../../nodes/core/errors';
 
 // 2024-03-05 17:07 UTC = 2024-03-06 01:07 in Asia/Shanghai (UTC+8, crosses midnight).

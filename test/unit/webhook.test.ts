@@ -6,8 +6,8 @@ import { createHmac } from 'crypto';
 import { PassThrough } from 'stream';
 
 import { ValidationError } from '../../nodes/core/errors';
-import { parseOrderEvent } from '../../nodes/core/intake/order';
-import { signPayload } from '../../nodes/core/intake/signature';
+import { parseOrderEvent } from '../../nodes/core/intake';
+import { signPayload } from '../../nodes/core/intake';
 import {
 	WebhookConfigError,
 	decideWebhook,
@@ -18,7 +18,7 @@ import {
 	type WebhookDecision,
 	type WebhookRequest,
 	type WebhookSettings,
-} from '../../nodes/core/intake/webhook';
+} from '../../nodes/core/intake';
 
 const SECRET = 'whsec-test-7f3a91c4e2b8';
 const NOW_S = 1_800_000_000;

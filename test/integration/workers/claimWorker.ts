@@ -3,8 +3,8 @@
  * multi-process race tests (raceInProcesses in test/helpers/processes.ts). Results carry key ids
  * only, never key text.
  */
-import type { StoreConfig } from '../../../nodes/core/store/connection';
-import { KeyStore, type Strategy } from '../../../nodes/core/store/KeyStore';
+import type { StoreConfig } from '../../../nodes/core/store';
+import { KeyStore, type Strategy } from '../../../nodes/core/store';
 import { serveWorker } from '../../helpers/processes';
 
 interface Order { orderId: string; sku: string; quantity: number; strategy: Strategy }

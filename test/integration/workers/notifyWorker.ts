@@ -4,10 +4,10 @@
  * race (the harness is test/helpers/processes.ts). Results carry ids, outcomes and message ids
  * only, never key text.
  */
-import type { StoreConfig } from '../../../nodes/core/store/connection';
-import { KeyStore } from '../../../nodes/core/store/KeyStore';
-import { closeAllTransports, type SmtpConfig } from '../../../nodes/core/outbound/mailer';
-import { notifyDelivery } from '../../../nodes/core/delivery/notify';
+import type { StoreConfig } from '../../../nodes/core/store';
+import { KeyStore } from '../../../nodes/core/store';
+import { closeAllTransports, type SmtpConfig } from '../../../nodes/core/outbound';
+import { notifyDelivery } from '../../../nodes/core/delivery';
 import { raceWorkers, serveWorker } from '../../helpers/processes';
 
 export interface NotifyRaceResult {

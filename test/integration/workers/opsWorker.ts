@@ -4,10 +4,10 @@
  * risk and alert logic (the harness is test/helpers/processes.ts). Results carry ids and decisions
  * only, never key text.
  */
-import type { StoreConfig } from '../../../nodes/core/store/connection';
-import { checkStock } from '../../../nodes/core/alerts/alerts';
-import { KeyStore } from '../../../nodes/core/store/KeyStore';
-import { evaluateRisk, type RiskRules } from '../../../nodes/core/risk/risk';
+import type { StoreConfig } from '../../../nodes/core/store';
+import { checkStock } from '../../../nodes/core/alerts';
+import { KeyStore } from '../../../nodes/core/store';
+import { evaluateRisk, type RiskRules } from '../../../nodes/core/risk';
 import { inLanes, raceWorkers, serveWorker } from '../../helpers/processes';
 
 export type Op =

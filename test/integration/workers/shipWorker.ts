@@ -4,9 +4,9 @@
  * "one shop call per delivery" race (the harness is test/helpers/processes.ts). Results never carry
  * key text.
  */
-import type { StoreConfig } from '../../../nodes/core/store/connection';
-import { KeyStore } from '../../../nodes/core/store/KeyStore';
-import { shipDelivery, type ShipRequest, type ShopTarget } from '../../../nodes/core/delivery/ship';
+import type { StoreConfig } from '../../../nodes/core/store';
+import { KeyStore } from '../../../nodes/core/store';
+import { shipDelivery, type ShipRequest, type ShopTarget } from '../../../nodes/core/delivery';
 import { raceWorkers, serveWorker } from '../../helpers/processes';
 
 export interface ShipJob {

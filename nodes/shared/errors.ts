@@ -1,0 +1,57 @@
+/**
+ * The one mapping from core errors to n8n errors, for every node: a message a seller understands,
+ * the item index, and a description of what was (not) recorded.
+ */
+import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n8n-workflow';
+
+import { NotifyError, ShipError } from '../core/delivery';
+import { StoreError, ValidationError } from '../core/errors';
+
+export type NodeError = NodeOperationError | NodeApiError;
+
+/** n8n rewrites messages containing common error codes (ECONNREFUSED, …) to generic ones; keep ours. */
+function keepMessage<T extends Error>(error: T, message: string): T {
+	error.message = message;
+	return error;
+}
+
+function notifyError(node: INode, err: NotifyError, itemIndex: number): NodeError {
+	const where = err.delivery ? `delivery ${err.delivery.id} (order ${err.delivery.orderId}, SKU ${err.delivery.sku})` : 'the delivery';
+	if (err.code === 'send_failed') {
+		const description = `Recorded as send_failed on ${where}; it was not marked sent and can be sent again (Send, or Resend). ${
+			err.detail.transient ? 'The server reported a temporary problem: retrying later may work.' : ''
+		}`.trim();
+		const e = new NodeApiError(node, { message: err.message, code: err.code } as JsonObject, {
+			message: err.message,
+			description,
+			itemIndex,
+			httpCode: err.detail.httpStatus ? String(err.detail.httpStatus) : undefined,
+		});
+		return keepMessage(e, err.message);
+	}
+	return keepMessage(new NodeOperationError(node, err.message, { itemIndex, description: err.code === 'busy' ? `Nothing was recorded for ${where}.` : undefined }), err.message);
+}
+
+function shipError(node: INode, err: ShipError, itemIndex: number): NodeError {
+	return new NodeApiError(node, { message: err.message, httpCode: err.status === null ? null : String(err.status) } as JsonObject, {
+		message: err.message,
+		description:
+			err.status !== null && err.status < 500
+				? 'The shop refused the request (not retried). The failure is recorded on the delivery (ship_failed); it stays "sent" and can be shipped again once the request is fixed.'
+				: 'The failure is recorded on the delivery (ship_failed); it stays "sent" and can be shipped again later.',
+		httpCode: err.status === null ? undefined : String(err.status),
+		itemIndex,
+	});
+}
+
+/** Maps any error thrown while working on item `itemIndex` to the n8n error shown to the seller. */
+export function toNodeError(node: INode, err: unknown, itemIndex: number): NodeError {
+	if (err instanceof NodeOperationError || err instanceof NodeApiError) return err;
+	if (err instanceof NotifyError) return notifyError(node, err, itemIndex);
+	if (err instanceof ShipError && err.code === 'ship_failed') return shipError(node, err, itemIndex);
+	if (err instanceof ValidationError) {
+		return new NodeOperationError(node, err.message, { itemIndex, description: `Field: ${err.field}. Nothing was changed.` });
+	}
+	if (err instanceof StoreError) return keepMessage(new NodeOperationError(node, err.message, { itemIndex }), err.message);
+	return new NodeOperationError(node, `Key store error: ${(err as Error)?.message ?? String(err)}`, { itemIndex });
+}
