@@ -19,6 +19,12 @@ import * as path from 'node:path';
 import { KeyStore } from '../../nodes/core/store';
 import { createInstance, packTarball, type N8nInstance, type WorkflowInput } from './n8nInstance';
 
+
+/** An n8n Webhook node that answers through a Respond to Webhook node. */
+function webhookNode(id: string, name: string, webhookId: string, httpMethod: string, path: string) {
+	return { id, name, type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId, parameters: { httpMethod, path, responseMode: 'responseNode', options: {} } };
+}
+
 const SECRET = `e2e-store-secret-${randomBytes(6).toString('hex')}`;
 const SKU = 'SMOKE-STEAM-50';
 const KEYS = Array.from({ length: 3 }, (_, i) => `SMK${i + 1}-${randomBytes(6).toString('hex').toUpperCase()}-KEY`);
@@ -29,15 +35,7 @@ const claimWorkflow: WorkflowInput = {
 	id: 'adSmokeClaimWf01',
 	name: 'smoke: webhook → claim key',
 	nodes: [
-		{
-			id: 'c1',
-			name: 'Order Webhook',
-			type: 'n8n-nodes-base.webhook',
-			typeVersion: 2,
-			position: [0, 0],
-			webhookId: '5b0f3c4e-9d0a-4a57-8a6e-3c1d2e4f5a01',
-			parameters: { httpMethod: 'POST', path: 'ad-smoke-claim', responseMode: 'responseNode', options: {} },
-		},
+		webhookNode('c1', 'Order Webhook', '5b0f3c4e-9d0a-4a57-8a6e-3c1d2e4f5a01', 'POST', 'ad-smoke-claim'),
 		{
 			id: 'c2',
 			name: 'Claim Key',
@@ -83,15 +81,7 @@ const stockWorkflow: WorkflowInput = {
 	id: 'adSmokeStockWf01',
 	name: 'smoke: webhook → stock',
 	nodes: [
-		{
-			id: 's1',
-			name: 'Stock Webhook',
-			type: 'n8n-nodes-base.webhook',
-			typeVersion: 2,
-			position: [0, 0],
-			webhookId: '5b0f3c4e-9d0a-4a57-8a6e-3c1d2e4f5a02',
-			parameters: { httpMethod: 'GET', path: 'ad-smoke-stock', responseMode: 'responseNode', options: {} },
-		},
+		webhookNode('s1', 'Stock Webhook', '5b0f3c4e-9d0a-4a57-8a6e-3c1d2e4f5a02', 'GET', 'ad-smoke-stock'),
 		{
 			id: 's2',
 			name: 'Get Stock',

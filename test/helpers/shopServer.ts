@@ -31,7 +31,8 @@
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import * as readline from 'node:readline';
+
+import { runMain, servePeerOverStdio } from './peerProcess';
 
 export type ShopFault = 'ok' | 500 | 502 | 503 | 400 | 401 | 404 | 'timeout' | 'reset';
 
@@ -207,40 +208,16 @@ export async function startShopServer(): Promise<ShopPeer> {
 
 async function main(): Promise<void> {
 	const peer = await startShopServer();
-	const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
-	let reported = 0;
-	const report = () => {
-		while (reported < peer.requests.length) out({ type: 'request', request: peer.requests[reported++] });
-	};
-	const poll = setInterval(report, 50);
-	out({ type: 'ready', url: peer.url, port: peer.port });
-	const stop = async () => {
-		clearInterval(poll);
-		report();
-		await peer.close();
-		process.exit(0);
-	};
-	const rl = readline.createInterface({ input: process.stdin });
-	rl.on('line', (line) => {
-		try {
-			const cmd = JSON.parse(line) as { type: string; path?: string; sequence?: ShopFault[] };
-			if (cmd.type === 'faults' && cmd.path && Array.isArray(cmd.sequence)) peer.faults(cmd.path, cmd.sequence);
-			else if (cmd.type === 'clear') {
-				peer.clear();
-				reported = 0;
-			}
-		} catch {
-			// ignore malformed lines
-		}
+	servePeerOverStdio({
+		records: peer.requests,
+		recordType: 'request',
+		ready: { url: peer.url, port: peer.port },
+		command: (cmd) => {
+			if (cmd.type === 'faults' && typeof cmd.path === 'string' && Array.isArray(cmd.sequence)) peer.faults(cmd.path, cmd.sequence as ShopFault[]);
+		},
+		clear: () => peer.clear(),
+		close: () => peer.close(),
 	});
-	rl.on('close', () => void stop());
-	process.once('SIGTERM', () => void stop());
-	process.once('SIGINT', () => void stop());
 }
 
-if (require.main === module) {
-	main().catch((err) => {
-		process.stderr.write(`${String(err)}\n`);
-		process.exit(1);
-	});
-}
+runMain(module, main);

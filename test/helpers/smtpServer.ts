@@ -25,12 +25,13 @@
  * `{"type":"clear"}`. It exits when stdin closes or on SIGTERM/SIGINT.
  */
 import type { Socket } from 'node:net';
-import * as readline from 'node:readline';
 
 import { simpleParser } from 'mailparser';
 import type { AddressObject } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import type { SMTPServerAuthentication, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+
+import { runMain, servePeerOverStdio } from './peerProcess';
 
 export type SmtpFault = 'none' | 'reject' | 'tempfail' | 'drop' | 'auth-fail';
 
@@ -222,40 +223,16 @@ async function main(): Promise<void> {
 	const user = arg('user');
 	const pass = arg('pass');
 	const peer = await startSmtpServer(user !== undefined ? { auth: { user, pass: pass ?? '' } } : {});
-	const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
-	let reported = 0;
-	const report = () => {
-		while (reported < peer.messages.length) out({ type: 'mail', mail: peer.messages[reported++] });
-	};
-	const poll = setInterval(report, 50);
-	out({ type: 'ready', host: peer.host, port: peer.port });
-	const stop = async () => {
-		clearInterval(poll);
-		report();
-		await peer.close();
-		process.exit(0);
-	};
-	const rl = readline.createInterface({ input: process.stdin });
-	rl.on('line', (line) => {
-		try {
-			const cmd = JSON.parse(line) as { type: string; fault?: SmtpFault };
-			if (cmd.type === 'fault' && cmd.fault) peer.setFault(cmd.fault);
-			else if (cmd.type === 'clear') {
-				peer.clear();
-				reported = 0;
-			}
-		} catch {
-			// ignore malformed lines
-		}
+	servePeerOverStdio({
+		records: peer.messages,
+		recordType: 'mail',
+		ready: { host: peer.host, port: peer.port },
+		command: (cmd) => {
+			if (cmd.type === 'fault' && cmd.fault) peer.setFault(cmd.fault as SmtpFault);
+		},
+		clear: () => peer.clear(),
+		close: () => peer.close(),
 	});
-	rl.on('close', () => void stop());
-	process.once('SIGTERM', () => void stop());
-	process.once('SIGINT', () => void stop());
 }
 
-if (require.main === module) {
-	main().catch((err) => {
-		process.stderr.write(`${String(err)}\n`);
-		process.exit(1);
-	});
-}
+runMain(module, main);

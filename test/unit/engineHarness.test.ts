@@ -139,6 +139,9 @@ const jsons = (items: INodeExecutionData[] | undefined) => (items ?? []).map((i)
 // Tests
 // ---------------------------------------------------------------------------------------------
 
+/** A Set Items node with `count` items whose second one is flagged to fail. */
+const flagged = (count: number) => data(Array.from({ length: count }, (_, k) => ({ id: k + 1, fail: k === 1 })));
+
 describe('n8n engine harness', () => {
 	it('runs trigger → setItems and preserves pairedItem as n8n produces it', async () => {
 		const result = await runWorkflow(
@@ -206,10 +209,7 @@ describe('n8n engine harness', () => {
 			{
 				nodes: [
 					trigger(),
-					data([
-						{ id: 1, fail: false },
-						{ id: 2, fail: true },
-					]),
+					flagged(2),
 					node('Fail', 'test.failOnFlag'),
 					node('After', 'test.usesCredential'),
 				],
@@ -241,11 +241,7 @@ describe('n8n engine harness', () => {
 			{
 				nodes: [
 					trigger(),
-					data([
-						{ id: 1, fail: false },
-						{ id: 2, fail: true },
-						{ id: 3, fail: false },
-					]),
+					flagged(3),
 					node('Fail', 'test.failOnFlag', {}, settings),
 					node('Route', 'test.routeByFlag', { field: 'ok' }),
 				],
@@ -270,10 +266,7 @@ describe('n8n engine harness', () => {
 			{
 				nodes: [
 					trigger(),
-					data([
-						{ id: 1, fail: false },
-						{ id: 2, fail: true },
-					]),
+					flagged(2),
 					node('Fail', 'test.failOnFlag', {}, { onError: 'continueErrorOutput' }),
 				],
 				connections: chain('Start', 'Data', 'Fail'),
