@@ -19,6 +19,17 @@ import tseslint from 'typescript-eslint';
  */
 const communityNodes = n8nCommunityNodes.recommendedWithoutN8nCloudSupport;
 
+/** The core rule (CONTRIBUTING.md): nodes/core imports no n8n package and nothing of the n8n glue or of a node folder. */
+const coreImports = [
+	{ group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*', '@n8n/*'], message: 'nodes/core does not import n8n (CONTRIBUTING.md, the core rule).' },
+	{ group: ['**/shared/*', '**/shared', '../../*/*.node', '../*/*.node'], message: 'nodes/core does not import the n8n glue (nodes/shared) or node files.' },
+];
+/** The database belongs to the key store: outside nodes/core/store nothing imports knex or the store's internals. */
+const storePrivate = {
+	group: ['knex', 'knex/*', '**/store/internals', '**/store/context', '**/store/dialects', '**/store/dialects/*', '**/store/schema', '**/store/schema/*'],
+	message: 'Only nodes/core/store talks to the database: use the KeyStore API (core/store) instead of knex, the dialects, the schema or the store internals.',
+};
+
 export default defineConfig(
 	globalIgnores(['dist/**', 'node_modules/**', 'test/**', 'coverage/**']),
 	{
@@ -55,16 +66,26 @@ export default defineConfig(
 		rules: {
 			'@n8n/community-nodes/require-node-api-error': 'off',
 			// The core rule as a check: no n8n package, and nothing of the n8n glue (nodes/shared) or
-			// of a node folder, may be imported from nodes/core.
-			'no-restricted-imports': [
-				'error',
-				{
-					patterns: [
-						{ group: ['n8n-workflow', 'n8n-workflow/*', 'n8n-core', 'n8n-core/*', '@n8n/*'], message: 'nodes/core does not import n8n (CONTRIBUTING.md, the core rule).' },
-						{ group: ['**/shared/*', '**/shared', '../../*/*.node', '../*/*.node'], message: 'nodes/core does not import the n8n glue (nodes/shared) or node files.' },
-					],
-				},
-			],
+			// of a node folder, may be imported from nodes/core; nor knex or the store's internals
+			// outside nodes/core/store (the next two blocks).
+			'no-restricted-imports': ['error', { patterns: [...coreImports, storePrivate] }],
+		},
+	},
+	{
+		// The key store itself: the core rule only (it is where knex, the dialects and the schema live).
+		name: 'auto-delivery/core-store',
+		files: ['nodes/core/store/**/*.ts'],
+		rules: {
+			'no-restricted-imports': ['error', { patterns: coreImports }],
+		},
+	},
+	{
+		// Node folders and the n8n glue reach the database through the KeyStore API only.
+		name: 'auto-delivery/nodes',
+		files: ['nodes/**/*.ts'],
+		ignores: ['nodes/core/**'],
+		rules: {
+			'no-restricted-imports': ['error', { patterns: [storePrivate] }],
 		},
 	},
 	{

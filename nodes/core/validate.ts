@@ -1,6 +1,8 @@
 /** Input checks shared by the core: each failure names the field and changes nothing. */
 import { ValidationError } from './errors';
-import { ID_MAX } from './store/schema';
+
+/** Longest sku / order id we accept; 191 keeps utf8mb4 index prefixes inside MySQL's limits. */
+export const ID_MAX = 191;
 
 /** A JavaScript number as text (numbers too large for a double never get here: json.ts keeps their digits as text). */
 function numberText(value: unknown): string | undefined {

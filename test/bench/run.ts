@@ -7,7 +7,7 @@
  * 2. Claim: KeyStore.claim({ orderId, sku, quantity: 1, strategy }) with unique order ids, against a raw
  *    single-statement claim (UPDATE … WHERE id IN (SELECT … ORDER BY seq, id LIMIT 1 [FOR UPDATE
  *    SKIP LOCKED]) RETURNING id, secret) on a copy of the store's keys table (same columns, same
- *    indexes, same rows) in the same database, through the same knex instance / pool (store.db).
+ *    indexes, same rows) in the same database, through the same knex instance / pool (internals(store).db).
  *    Random strategy: the raw claim starts at a random point of the rand index (ORDER BY rand, id,
  *    wrapping around). MySQL/MariaDB has no UPDATE … RETURNING: its raw claim is the textbook
  *    transaction — SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED, UPDATE by id, COMMIT (sequential); for
@@ -39,6 +39,7 @@ import * as ts from 'typescript';
 import type * as ConnectionModule from '../../nodes/core/store';
 import type { StoreConfig } from '../../nodes/core/store';
 import type * as KeyStoreModule from '../../nodes/core/store';
+import type * as InternalsModule from '../../nodes/core/store/internals';
 import type { ImportJob, ImportReport } from './importChild';
 import { timeStatements } from './instrument';
 
@@ -57,6 +58,8 @@ const { KeyStore } = require(path.join(CORE, 'KeyStore')) as typeof KeyStoreModu
 type KeyStore = KeyStoreModule.KeyStore;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createKnexFor } = require(path.join(CORE, 'connection')) as typeof ConnectionModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { internals } = require(path.join(CORE, 'store', 'internals')) as typeof InternalsModule;
 const QUICK = process.env.BENCH_QUICK === '1';
 const DBS = (process.env.BENCH_DBS ?? 'sqlite,postgres,mysql')
 	.split(',')
@@ -283,7 +286,7 @@ function rawOp(store: KeyStore, rawTable: string, strategy: Strategy = 'sequenti
 			const r = randomInt(0, RAND_MAX);
 			let rows: Array<{ id: number; secret: string }> = [];
 			for (const sql of [from, wrap]) {
-				const res = await store.db.raw(sql, [++rawDeliveryCounter, SKU, r]);
+				const res = await internals(store).db.raw(sql, [++rawDeliveryCounter, SKU, r]);
 				rows = (store.kind === 'postgres' ? res.rows : res) as Array<{ id: number; secret: string }>;
 				if (rows.length) break;
 			}
@@ -292,7 +295,7 @@ function rawOp(store: KeyStore, rawTable: string, strategy: Strategy = 'sequenti
 	}
 	const sql = rawSql(store, rawTable);
 	return async () => {
-		const res = await store.db.raw(sql, [++rawDeliveryCounter, SKU]);
+		const res = await internals(store).db.raw(sql, [++rawDeliveryCounter, SKU]);
 		const rows = (store.kind === 'postgres' ? res.rows : res) as Array<{ id: number; secret: string }>;
 		if (rows.length !== 1) throw new Error(`raw claim returned ${rows.length} rows`);
 	};
@@ -310,7 +313,7 @@ function rawMysqlOp(store: KeyStore, rawTable: string, strategy: Strategy): () =
 	const lockSql = `SELECT id, secret FROM \`${rawTable}\` WHERE id = ? AND status = 'available' FOR UPDATE SKIP LOCKED`;
 	const updateSql = `UPDATE \`${rawTable}\` SET status = 'assigned', delivery_id = ? WHERE id = ?`;
 	return async () => {
-		await store.db.transaction(async (trx) => {
+		await internals(store).db.transaction(async (trx) => {
 			let row: { id: number; secret: string } | undefined;
 			if (strategy === 'sequential') {
 				[[row]] = (await trx.raw(seqSql, [SKU])) as [Array<{ id: number; secret: string }>];
@@ -331,8 +334,8 @@ function rawMysqlOp(store: KeyStore, rawTable: string, strategy: Strategy): () =
 
 /** Makes the assigned keys of ours and raw available again (between strategies, when a pool runs low). */
 async function refill(o: OpenStore): Promise<void> {
-	for (const table of [o.store.t.keys, o.raw]) {
-		await o.store.db(table).where({ sku: SKU, status: 'assigned' }).update({ status: 'available', delivery_id: null, assigned_at: null });
+	for (const table of [internals(o.store).t.keys, o.raw]) {
+		await internals(o.store).db(table).where({ sku: SKU, status: 'assigned' }).update({ status: 'available', delivery_id: null, assigned_at: null });
 	}
 	await settle(o.store);
 }
@@ -365,9 +368,9 @@ function timeMysqlStatements(onDone: (sql: string, ms: number) => void): () => v
 
 /** Copies the store's keys table: same columns and indexes (DDL taken from the database itself), same rows. */
 async function makeRawTable(store: KeyStore): Promise<{ raw: string; indexes: { ours: string[]; raw: string[] } }> {
-	const keys = store.t.keys;
+	const keys = internals(store).t.keys;
 	const raw = keys.replace(/keys$/, 'raw_keys');
-	const db = store.db;
+	const db = internals(store).db;
 	if (store.kind === 'sqlite') {
 		const ddl = (await db.raw(`SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC`, [keys])) as Array<{ type: string; name: string; sql: string }>;
 		const esc = keys.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -390,15 +393,15 @@ async function makeRawTable(store: KeyStore): Promise<{ raw: string; indexes: { 
 
 /** Flushes what the bulk setup left behind (WAL, dirty pages) so it does not slow the first cells. */
 async function settle(store: KeyStore): Promise<void> {
-	if (store.kind === 'sqlite') await store.db.raw('PRAGMA wal_checkpoint(TRUNCATE)');
-	else if (store.kind === 'postgres') await store.db.raw('CHECKPOINT').catch(() => undefined); // needs superuser / pg_checkpoint
+	if (store.kind === 'sqlite') await internals(store).db.raw('PRAGMA wal_checkpoint(TRUNCATE)');
+	else if (store.kind === 'postgres') await internals(store).db.raw('CHECKPOINT').catch(() => undefined); // needs superuser / pg_checkpoint
 	await new Promise((r) => setTimeout(r, 1000));
 }
 
 /** PostgreSQL: dead tuples and vacuum runs of a table (the pick index scan walks dead entries until vacuum). */
 async function pgTableStats(store: KeyStore, table: string): Promise<string> {
 	if (store.kind !== 'postgres') return '';
-	const res = await store.db.raw(
+	const res = await internals(store).db.raw(
 		`SELECT n_live_tup, n_dead_tup, autovacuum_count, vacuum_count FROM pg_stat_user_tables WHERE relname = ?`,
 		[table],
 	);
@@ -408,17 +411,17 @@ async function pgTableStats(store: KeyStore, table: string): Promise<string> {
 
 async function indexList(store: KeyStore, table: string): Promise<string[]> {
 	if (store.kind === 'sqlite') {
-		const rows = (await store.db.raw(`SELECT il.name, il."unique" AS u, group_concat(ii.name, ',') AS cols
+		const rows = (await internals(store).db.raw(`SELECT il.name, il."unique" AS u, group_concat(ii.name, ',') AS cols
 			FROM pragma_index_list(?) il JOIN pragma_index_info(il.name) ii GROUP BY il.name ORDER BY il.name`, [table])) as Array<{ name: string; u: number; cols: string }>;
 		return rows.map((r) => `${r.u ? 'UNIQUE ' : ''}(${r.cols})`).sort();
 	}
 	if (store.kind === 'mysql') {
-		const [rows] = (await store.db.raw('SHOW INDEX FROM ??', [table])) as [Array<{ Key_name: string; Non_unique: number; Seq_in_index: number; Column_name: string }>];
+		const [rows] = (await internals(store).db.raw('SHOW INDEX FROM ??', [table])) as [Array<{ Key_name: string; Non_unique: number; Seq_in_index: number; Column_name: string }>];
 		const byKey = new Map<string, Array<{ n: number; c: string; u: boolean }>>();
 		for (const r of rows) byKey.set(r.Key_name, [...(byKey.get(r.Key_name) ?? []), { n: Number(r.Seq_in_index), c: r.Column_name, u: Number(r.Non_unique) === 0 }]);
 		return [...byKey.values()].map((cols) => `${cols[0].u ? 'UNIQUE ' : ''}(${cols.sort((a, b) => a.n - b.n).map((c) => c.c).join(', ')})`).sort();
 	}
-	const res = await store.db.raw(`SELECT indexdef FROM pg_indexes WHERE tablename = ?`, [table]);
+	const res = await internals(store).db.raw(`SELECT indexdef FROM pg_indexes WHERE tablename = ?`, [table]);
 	return (res.rows as Array<{ indexdef: string }>).map((r) => r.indexdef.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING btree /, (_m, u) => (u ? 'UNIQUE ' : ''))).sort();
 }
 
@@ -522,7 +525,7 @@ async function profileClaims(store: KeyStore, db: Db, size: number, rawTable: st
 	const ours = oursOp(store, strategy);
 	const n = PROFILE_CLAIMS;
 	const onDone = (sql: string, ms: number) => {
-		const k = statementKind(sql, store.t.keys, prefix);
+		const k = statementKind(sql, internals(store).t.keys, prefix);
 		const a = acc.get(k) ?? { n: 0, ms: 0 };
 		a.n++;
 		a.ms += ms;
@@ -543,7 +546,7 @@ async function profileClaims(store: KeyStore, db: Db, size: number, rawTable: st
 async function explainPick(store: KeyStore, rawTable: string): Promise<string> {
 	const lines: string[] = [];
 	if (store.kind === 'mysql') {
-		const k = store.t.keys;
+		const k = internals(store).t.keys;
 		const probes: Array<[string, string]> = [
 			[`${k} sequential candidates`, `SELECT seq, id FROM \`${k}\` WHERE sku = ? AND status = 'available' AND 1 = 1 ORDER BY seq, id LIMIT 65`],
 			[`${k} random candidates`, `SELECT rand, id FROM \`${k}\` WHERE sku = ? AND status = 'available' AND rand >= 1073741823 ORDER BY rand, id LIMIT 17`],
@@ -552,14 +555,14 @@ async function explainPick(store: KeyStore, rawTable: string): Promise<string> {
 			[`${rawTable} random candidate`, `SELECT id FROM \`${rawTable}\` WHERE sku = ? AND status = 'available' AND rand >= 1073741823 ORDER BY rand, id LIMIT 1`],
 		];
 		for (const [label, sql] of probes) {
-			const [rows] = (await store.db.raw(`EXPLAIN ${sql}`, [SKU])) as [Array<Record<string, unknown>>];
+			const [rows] = (await internals(store).db.raw(`EXPLAIN ${sql}`, [SKU])) as [Array<Record<string, unknown>>];
 			lines.push(`${label}: ${rows.map((r) => `${r.type} on ${r.key} (key_len ${r.key_len}, rows ${r.rows}) ${r.Extra ?? ''}`).join(' / ')}`);
 		}
 		return lines.join('\n');
 	}
 	if (store.kind === 'sqlite') {
-		for (const t of [store.t.keys, rawTable]) {
-			const rows = (await store.db.raw(
+		for (const t of [internals(store).t.keys, rawTable]) {
+			const rows = (await internals(store).db.raw(
 				`EXPLAIN QUERY PLAN UPDATE "${t}" SET status = 'assigned', delivery_id = 1 WHERE id IN (SELECT id FROM "${t}" WHERE sku = ? AND status = 'available' AND 1 = 1 ORDER BY seq, id LIMIT 1) AND status = 'available' RETURNING id, secret, seq`,
 				[SKU],
 			)) as Array<{ detail: string }>;
@@ -567,9 +570,9 @@ async function explainPick(store: KeyStore, rawTable: string): Promise<string> {
 		}
 		return lines.join('\n');
 	}
-	for (const t of [store.t.keys, rawTable]) {
+	for (const t of [internals(store).t.keys, rawTable]) {
 		try {
-			await store.db.transaction(async (trx) => {
+			await internals(store).db.transaction(async (trx) => {
 				const res = await trx.raw(
 					`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) UPDATE "${t}" SET status = 'assigned', delivery_id = 1 WHERE id IN (SELECT id FROM "${t}" WHERE sku = ? AND status = 'available' AND 1 = 1 ORDER BY seq, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, secret, seq`,
 					[SKU],
@@ -669,7 +672,7 @@ async function main(): Promise<void> {
 					const { raw, indexes } = await makeRawTable(store);
 					open[open.length - 1].raw = raw;
 					const same = JSON.stringify(indexes.ours) === JSON.stringify(indexes.raw);
-					indexCheck.push(`${db} ${sizeLabel(size)}: ${same ? 'same' : 'DIFFERENT'} indexes on ${store.t.keys} and ${raw}: ${indexes.ours.join('; ')}`);
+					indexCheck.push(`${db} ${sizeLabel(size)}: ${same ? 'same' : 'DIFFERENT'} indexes on ${internals(store).t.keys} and ${raw}: ${indexes.ours.join('; ')}`);
 					if (!same) throw new Error(`raw table indexes differ: ${JSON.stringify(indexes)}`);
 				} finally {
 					if (!kept) await target.drop();
@@ -691,7 +694,7 @@ async function main(): Promise<void> {
 					}
 				}
 				if (db === 'postgres') {
-					for (const o of open) tableStats.push(`${db} ${sizeLabel(o.size)} after ${inFlight} in flight: ${await pgTableStats(o.store, o.store.t.keys)}; ${await pgTableStats(o.store, o.raw)}`);
+					for (const o of open) tableStats.push(`${db} ${sizeLabel(o.size)} after ${inFlight} in flight: ${await pgTableStats(o.store, internals(o.store).t.keys)}; ${await pgTableStats(o.store, o.raw)}`);
 				}
 			}
 			for (const o of open) {

@@ -26,6 +26,7 @@ import * as path from 'node:path';
 
 import { maskKey } from '../../nodes/core/secrets';
 import { KeyStore, type DeliveryWithKeys } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { addToBlocklist } from '../../nodes/core/risk';
 import { startShopServer, type ShopPeer, type ShopRequest } from '../helpers/shopServer';
 import { startSmtpServer, type ReceivedMail, type SmtpPeer } from '../helpers/smtpServer';
@@ -668,10 +669,10 @@ describe('e2e: the bundled workflows in a real n8n 2.41.1', () => {
 			if (lease.kind !== 'go') throw new Error(`seeding: beginSend ${lease.kind}`);
 			await store.markSent(s2.delivery.id, lease.token, { channel: 'email', messageId: '<seeded@e2e>' });
 			const twoHours = 2 * 60 * 60 * 1000;
-			await store
-				.db(store.t.deliveries)
+			await internals(store)
+				.db(internals(store).t.deliveries)
 				.whereIn('id', [s1.delivery.id, s2.delivery.id])
-				.update({ created_at: store.db.raw('created_at - ?', [twoHours]), sent_at: store.db.raw('sent_at - ?', [twoHours]) });
+				.update({ created_at: internals(store).db.raw('created_at - ?', [twoHours]), sent_at: internals(store).db.raw('sent_at - ?', [twoHours]) });
 		} finally {
 			await store.close();
 		}

@@ -1,13 +1,14 @@
 import type { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 
 /**
  * Reads the store directly and checks the promises: every assigned key belongs to exactly one
  * existing delivery, every delivery holds exactly `quantity` keys, nothing is lost.
  */
 export async function assertStoreConsistent(store: KeyStore, sku: string, poolSize: number): Promise<{ assigned: number; available: number; deliveries: number }> {
-	const t = store.t;
-	const keys = (await store.db(t.keys).where({ sku }).select('id', 'status', 'delivery_id')) as Array<{ id: number; status: string; delivery_id: number | null }>;
-	const deliveries = (await store.db(t.deliveries).where({ sku }).select('id', 'quantity', 'status')) as Array<{ id: number; quantity: number; status: string }>;
+	const t = internals(store).t;
+	const keys = (await internals(store).db(t.keys).where({ sku }).select('id', 'status', 'delivery_id')) as Array<{ id: number; status: string; delivery_id: number | null }>;
+	const deliveries = (await internals(store).db(t.deliveries).where({ sku }).select('id', 'quantity', 'status')) as Array<{ id: number; quantity: number; status: string }>;
 	expect(keys.length).toBe(poolSize); // none lost, none invented
 	const byDelivery = new Map<number, number>();
 	let available = 0;

@@ -5,6 +5,7 @@
  */
 import { checkStock, stuckDeliveries } from '../../nodes/core/alerts';
 import { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { type Op, raceOps } from './workers/opsWorker';
 
@@ -90,10 +91,10 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const oldSent = await claim('STUCK');
 			const shipped = await claim('STUCK');
 			const refunded = await claim('STUCK');
-			const t = store.t;
+			const t = internals(store).t;
 			const now = Date.now();
 			// age them in the database
-			for (const d of [oldClaim, oldSent, shipped, refunded]) await store.db(t.deliveries).where({ id: d.id }).update({ created_at: now - 240 * MIN });
+			for (const d of [oldClaim, oldSent, shipped, refunded]) await internals(store).db(t.deliveries).where({ id: d.id }).update({ created_at: now - 240 * MIN });
 			const send = async (id: number) => {
 				const b = await store.beginSend(id);
 				if (b.kind !== 'go') throw new Error(b.kind);
@@ -110,7 +111,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			await store.markShipped(shipped.id, s.token, { shopReference: 'R' });
 			await store.revoke({ orderId: refunded.orderId });
 			await store.revoke({ orderId: `never-paid-${kind}` }); // tombstone
-			for (const d of [oldSent, shipped]) await store.db(t.deliveries).where({ id: d.id }).update({ sent_at: now - 90 * MIN });
+			for (const d of [oldSent, shipped]) await internals(store).db(t.deliveries).where({ id: d.id }).update({ sent_at: now - 90 * MIN });
 
 			const stuck = (await stuckDeliveries(store, { notSentMinutes: 30, notShippedMinutes: 60 })).filter((x) => x.sku === 'STUCK');
 			expect(stuck.map((x) => [x.problem, x.deliveryId])).toEqual([['not_sent', oldClaim.id], ['not_shipped', oldSent.id]]);

@@ -6,6 +6,7 @@
  * audit trail from the results and from the database itself.
  */
 import { KeyStore, type ClaimResult, type Strategy } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { raceInProcesses, type WorkerOrder, type WorkerResult } from '../helpers/processes';
 
@@ -135,10 +136,10 @@ async function assertConsistent(store: KeyStore, plan: Plan, outcomes: Outcome[]
 	}
 
 	// The database agrees.
-	const t = store.t;
-	const keys = (await store.db(t.keys).where({ sku: POOL_SKU }).select('id', 'status', 'delivery_id')) as Array<{ id: number; status: string; delivery_id: number | null }>;
+	const t = internals(store).t;
+	const keys = (await internals(store).db(t.keys).where({ sku: POOL_SKU }).select('id', 'status', 'delivery_id')) as Array<{ id: number; status: string; delivery_id: number | null }>;
 	expect(keys).toHaveLength(pool); // none lost, none invented
-	const deliveries = (await store.db(t.deliveries).whereIn('sku', [POOL_SKU, FIXED_SKU, '*']).select('id', 'order_id', 'sku', 'quantity', 'status', 'content')) as Array<{ id: number; order_id: string; sku: string; quantity: number; status: string; content: string | null }>;
+	const deliveries = (await internals(store).db(t.deliveries).whereIn('sku', [POOL_SKU, FIXED_SKU, '*']).select('id', 'order_id', 'sku', 'quantity', 'status', 'content')) as Array<{ id: number; order_id: string; sku: string; quantity: number; status: string; content: string | null }>;
 	const claimed = deliveries.filter((d) => d.status === 'claimed');
 	const keysOf = new Map<number, number[]>();
 	for (const k of keys) {
@@ -167,7 +168,7 @@ async function assertConsistent(store: KeyStore, plan: Plan, outcomes: Outcome[]
 	for (const d of deliveries) if (refused.has(d.order_id)) expect(d).toMatchObject({ status: 'revoked', quantity: 0 });
 
 	// Audit: exactly one `claimed` event per delivery, naming its keys; no secret in any event.
-	const events = (await store.db(t.events).select('type', 'order_id', 'sku', 'delivery_id', 'count', 'details')) as Array<{ type: string; order_id: string | null; sku: string | null; delivery_id: number | null; count: number | null; details: string | null }>;
+	const events = (await internals(store).db(t.events).select('type', 'order_id', 'sku', 'delivery_id', 'count', 'details')) as Array<{ type: string; order_id: string | null; sku: string | null; delivery_id: number | null; count: number | null; details: string | null }>;
 	const claimedEvents = events.filter((e) => e.type === 'claimed');
 	expect(claimedEvents).toHaveLength(claimed.length);
 	for (const d of claimed) {
@@ -215,7 +216,7 @@ describe('SQLite one-statement claim with group commit [sqlite]', () => {
 			const plan = makePlan('g', 240); // about 480 keys asked for 300
 			await seed(store, plan, pool);
 			const subs = shuffle(submissions(plan), 7);
-			const spy = spyOnSqlite(`${store.t.keys.slice(0, -'keys'.length)}claim`);
+			const spy = spyOnSqlite(`${internals(store).t.keys.slice(0, -'keys'.length)}claim`);
 			const outcomes: Outcome[] = [];
 			try {
 				let next = 0;
@@ -243,7 +244,7 @@ describe('SQLite one-statement claim with group commit [sqlite]', () => {
 			// untouched: the other sku's stock
 			expect(await store.countAvailable(OTHER_SKU)).toBe(20);
 			// buyer details made it through the trigger
-			const one = (await store.db(store.t.deliveries).where({ sku: POOL_SKU, status: 'claimed' }).first()) as { buyer_id: string; buyer_email: string; amount: number; strategy: string };
+			const one = (await internals(store).db(internals(store).t.deliveries).where({ sku: POOL_SKU, status: 'claimed' }).first()) as { buyer_id: string; buyer_email: string; amount: number; strategy: string };
 			expect(one).toMatchObject({ buyer_id: 'b1', buyer_email: 'buyer@example.com', amount: 9.5 });
 			expect(['sequential', 'random']).toContain(one.strategy);
 		} finally {
@@ -295,8 +296,8 @@ describe('SQLite one-statement claim with group commit [sqlite]', () => {
 			for (const f of failed) expect(f).toMatchObject({ reason: 'out_of_stock' });
 			const orderA = [rs[0], rs[4]];
 			expect(orderA[0].delivered).toBe(orderA[1].delivered);
-			const deliveries = (await store.db(store.t.deliveries).select('order_id', 'quantity')) as Array<{ order_id: string; quantity: number }>;
-			const events = (await store.db(store.t.events).where({ type: 'claimed' }).select('order_id')) as Array<{ order_id: string }>;
+			const deliveries = (await internals(store).db(internals(store).t.deliveries).select('order_id', 'quantity')) as Array<{ order_id: string; quantity: number }>;
+			const events = (await internals(store).db(internals(store).t.events).where({ type: 'claimed' }).select('order_id')) as Array<{ order_id: string }>;
 			expect(deliveries.map((d) => d.order_id).sort()).toEqual([...new Set(delivered.map((r) => (r.delivered ? r.delivery.orderId : '')))].sort());
 			expect(events.map((e) => e.order_id).sort()).toEqual(deliveries.map((d) => d.order_id).sort());
 			expect(await store.countAvailable(POOL_SKU)).toBe(5 - keyIds.length);

@@ -3,6 +3,7 @@
  * OS processes on one store, duplicate submissions of one order line.
  */
 import { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { assertStoreConsistent } from '../helpers/consistency';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { raceInProcesses, type WorkerOrder, type WorkerResult } from '../helpers/processes';
@@ -126,7 +127,7 @@ const multiProcess = (kind: DbKind, perProcess: number, inFlight: number, pool: 
 				const first = JSON.stringify([...all[0].keyIds].sort());
 				for (const r of all) expect(JSON.stringify([...r.keyIds].sort())).toBe(first);
 				expect(all[0].keyIds).toHaveLength(3);
-				const rows = await store.db(store.t.deliveries).where({ order_id: 'T20261123001' });
+				const rows = await internals(store).db(internals(store).t.deliveries).where({ order_id: 'T20261123001' });
 				expect(rows).toHaveLength(1);
 				const c = await assertStoreConsistent(store, 'DUP', 50);
 				expect(c).toEqual({ assigned: 3, available: 47, deliveries: 1 });

@@ -6,16 +6,17 @@
  * different orders (without the idle commit this hangs: a wait cycle through JavaScript).
  */
 import { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
 
 const key = (i: number) => `IMP-${String(i).padStart(7, '0')}-KEY`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => key(from + i));
 
 async function storedKeys(store: KeyStore, sku: string): Promise<{ rows: number; distinct: number; seqs: number }> {
-	const r = (await store.db(store.t.keys).where({ sku }).select(
-		store.db.raw('count(*) AS n'),
-		store.db.raw('count(DISTINCT fingerprint) AS f'),
-		store.db.raw('count(DISTINCT seq) AS s'),
+	const r = (await internals(store).db(internals(store).t.keys).where({ sku }).select(
+		internals(store).db.raw('count(*) AS n'),
+		internals(store).db.raw('count(DISTINCT fingerprint) AS f'),
+		internals(store).db.raw('count(DISTINCT seq) AS s'),
 	).first()) as { n: number | string; f: number | string; s: number | string };
 	return { rows: Number(r.n), distinct: Number(r.f), seqs: Number(r.s) };
 }

@@ -5,6 +5,7 @@
  * line, in one process and across OS processes.
  */
 import { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
 import { type Op, type OpResult, raceOps, runOps } from './workers/opsWorker';
 
@@ -17,12 +18,12 @@ async function claimOne(store: KeyStore, orderId: string, sku: string, quantity 
 }
 
 async function keyRows(store: KeyStore, where: Record<string, unknown>) {
-	return (await store.db(store.t.keys).where(where).orderBy('id').select('id', 'status', 'delivery_id')) as Array<{ id: number; status: string; delivery_id: number | null }>;
+	return (await internals(store).db(internals(store).t.keys).where(where).orderBy('id').select('id', 'status', 'delivery_id')) as Array<{ id: number; status: string; delivery_id: number | null }>;
 }
 
 async function allText(store: KeyStore): Promise<string> {
 	const parts: string[] = [];
-	for (const t of [store.t.events, store.t.deliveries]) parts.push(JSON.stringify(await store.db(t).select('*')));
+	for (const t of [internals(store).t.events, internals(store).t.deliveries]) parts.push(JSON.stringify(await internals(store).db(t).select('*')));
 	return parts.join('\n');
 }
 
@@ -43,7 +44,7 @@ function shuffle<T>(a: T[], seed: number): T[] {
  * nothing, and a late "paid" retry is refused.
  */
 async function assertRefundRaceOutcome(store: KeyStore, sku: string, orderIds: string[], results: OpResult[], pool: number, returnUnsent: boolean) {
-	const t = store.t;
+	const t = internals(store).t;
 	const errors = results.filter((r) => r.error);
 	expect(errors).toEqual([]);
 	let claimedFirst = 0;
@@ -52,13 +53,13 @@ async function assertRefundRaceOutcome(store: KeyStore, sku: string, orderIds: s
 	for (const orderId of orderIds) {
 		const claims = results.filter((r) => r.op === 'claim' && r.orderId === orderId);
 		const revokes = results.filter((r) => r.op === 'revoke' && r.orderId === orderId);
-		let rows = (await store.db(t.deliveries).where({ order_id: orderId }).select('id', 'sku', 'status', 'quantity')) as Array<{ id: number; sku: string; status: string; quantity: number }>;
+		let rows = (await internals(store).db(t.deliveries).where({ order_id: orderId }).select('id', 'sku', 'status', 'quantity')) as Array<{ id: number; sku: string; status: string; quantity: number }>;
 		// The first attempt to hand a line over (Notify Buyer / Mark Shipped) is refused: the buyer never gets a refunded key.
 		for (const r of rows.filter((x) => x.quantity > 0)) {
 			if (r.status !== 'revoked') stragglers++;
 			expect({ orderId, send: (await store.beginSend(Number(r.id), { resend: true })).kind, ship: (await store.beginShip(Number(r.id), { requireSent: false })).kind }).toEqual({ orderId, send: 'revoked', ship: 'revoked' });
 		}
-		rows = (await store.db(t.deliveries).where({ order_id: orderId }).select('id', 'sku', 'status', 'quantity')) as typeof rows;
+		rows = (await internals(store).db(t.deliveries).where({ order_id: orderId }).select('id', 'sku', 'status', 'quantity')) as typeof rows;
 		// Never a delivery of a refunded order left claimed/sent.
 		expect({ orderId, live: rows.filter((r) => r.status !== 'revoked') }).toEqual({ orderId, live: [] });
 		// The keys a claim committed (from its audit event; the claim's own answer may already show them revoked or returned).
@@ -74,7 +75,7 @@ async function assertRefundRaceOutcome(store: KeyStore, sku: string, orderIds: s
 			// Every key the claim committed was revoked (or returned) exactly once, by the refund or at first use.
 			expect({ orderId, recorded: [...(returnUnsent ? returned : revoked)].sort() }).toEqual({ orderId, recorded: [...handedOut].sort() });
 			for (const id of reportedByRefund) expect(handedOut).toContain(id);
-			const keys = await store.db(t.keys).whereIn('id', handedOut).select('id', 'status', 'delivery_id');
+			const keys = await internals(store).db(t.keys).whereIn('id', handedOut).select('id', 'status', 'delivery_id');
 			for (const k of keys) {
 				if (returnUnsent) expect({ orderId, k: { status: k.status, delivery_id: k.delivery_id } }).toEqual({ orderId, k: { status: 'available', delivery_id: null } });
 				else expect({ orderId, status: k.status, linked: rows.some((r) => Number(r.id) === Number(k.delivery_id)) }).toEqual({ orderId, status: 'revoked', linked: true });
@@ -95,7 +96,7 @@ async function assertRefundRaceOutcome(store: KeyStore, sku: string, orderIds: s
 	const keys = await keyRows(store, { sku });
 	expect(keys).toHaveLength(pool);
 	expect(keys.filter((k) => k.status === 'assigned')).toEqual([]);
-	const revokedDeliveries = new Set(((await store.db(t.deliveries).where({ status: 'revoked' }).select('id')) as Array<{ id: number }>).map((r) => Number(r.id)));
+	const revokedDeliveries = new Set(((await internals(store).db(t.deliveries).where({ status: 'revoked' }).select('id')) as Array<{ id: number }>).map((r) => Number(r.id)));
 	for (const k of keys.filter((x) => x.status === 'revoked')) expect(revokedDeliveries.has(Number(k.delivery_id))).toBe(true);
 	for (const k of keys.filter((x) => x.status === 'available')) expect(k.delivery_id).toBeNull();
 	return { claimedFirst, tombstoneFirst, stragglers };
@@ -367,7 +368,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const orderId = order();
 			const d = await claimOne(store, orderId, 'LIFE');
 			const now = Date.now();
-			await store.db(store.t.deliveries).insert({ order_id: orderId, sku: '*', quantity: 0, status: 'revoked', created_at: now, updated_at: now, revoked_at: now, revoke_reason: 'refund R-9' });
+			await internals(store).db(internals(store).t.deliveries).insert({ order_id: orderId, sku: '*', quantity: 0, status: 'revoked', created_at: now, updated_at: now, revoked_at: now, revoke_reason: 'refund R-9' });
 			expect((await store.beginSend(d.id)).kind).toBe('revoked');
 			const after = await store.findDelivery({ deliveryId: d.id });
 			expect(after).toMatchObject({ status: 'revoked', revokeReason: 'refund R-9' });
@@ -376,7 +377,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			// and the shipper
 			const o2 = order();
 			const d2 = await claimOne(store, o2, 'LIFE');
-			await store.db(store.t.deliveries).insert({ order_id: o2, sku: '*', quantity: 0, status: 'revoked', created_at: now, updated_at: now, revoked_at: now, revoke_reason: 'refund' });
+			await internals(store).db(internals(store).t.deliveries).insert({ order_id: o2, sku: '*', quantity: 0, status: 'revoked', created_at: now, updated_at: now, revoked_at: now, revoke_reason: 'refund' });
 			expect((await store.beginShip(d2.id, { requireSent: false })).kind).toBe('revoked');
 			expect((await keyRows(store, { delivery_id: d2.id })).map((k) => k.status)).toEqual(['revoked']);
 		});
@@ -396,7 +397,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 		});
 
 		it('bad input changes nothing', async () => {
-			const before = await store.db(store.t.events).count({ c: '*' }).first();
+			const before = await internals(store).db(internals(store).t.events).count({ c: '*' }).first();
 			await expect(store.revoke({ orderId: '' })).rejects.toThrow(/Order ID is required/);
 			await expect(store.revoke({ orderId: 'x', sku: '*' })).rejects.toThrow(/leave the SKU empty/);
 			await expect(store.revoke({ orderId: 'x', reason: 'r'.repeat(300) })).rejects.toThrow(/too long/);
@@ -404,7 +405,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			await expect(store.findDelivery({ deliveryId: 999999 })).rejects.toThrow(/No delivery with ID 999999/);
 			await expect(store.beginSend(999999)).rejects.toThrow(/No delivery with ID/);
 			await expect(store.markSent(999999, null, { channel: 'email' })).rejects.toThrow(/No delivery with ID/);
-			const after = await store.db(store.t.events).count({ c: '*' }).first();
+			const after = await internals(store).db(internals(store).t.events).count({ c: '*' }).first();
 			expect(Number(after?.c)).toBe(Number(before?.c));
 		});
 	});

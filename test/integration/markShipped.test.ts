@@ -14,6 +14,7 @@ import type { ICredentialDataDecryptedObject, INode, INodeExecutionData, INodeTy
 
 import { closeAllStores, getStore } from '../../nodes/core/store';
 import type { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { shipDelivery } from '../../nodes/core/delivery';
 import { MarkShipped } from '../../nodes/MarkShipped/MarkShipped.node';
 import { shopTargetFromCredentials, testShopApiCredential } from '../../nodes/shared/shopApi';
@@ -128,7 +129,7 @@ function suite(kind: DbKind) {
 	const itemIndexOf = (e: unknown) => (e as { context?: { itemIndex?: number } }).context?.itemIndex;
 	const events = async (orderId: string, type?: string) => (await store.listEvents({ orderId, type })).reverse();
 	async function storeText(): Promise<string> {
-		return JSON.stringify([await store.db(store.t.events).select('*'), await store.db(store.t.deliveries).select('*')]);
+		return JSON.stringify([await internals(store).db(internals(store).t.events).select('*'), await internals(store).db(internals(store).t.deliveries).select('*')]);
 	}
 
 	it('a delivery not sent yet is refused (fake shipping / 虚假发货) and the shop receives nothing', async () => {

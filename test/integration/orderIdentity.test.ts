@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 
 import { createKnexFor } from '../../nodes/core/store';
 import { type ClaimResult, type DeliveryWithKeys, KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { addToBlocklist, approveHeld, evaluateRisk } from '../../nodes/core/risk';
 import { KeyStoreMigrations, tableNames } from '../../nodes/core/store/schema';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
@@ -81,7 +82,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(ds.map((d) => d.orderId)).toEqual(ids);
 			expect(new Set(ds.map((d) => d.id)).size).toBe(3);
 			for (const id of ids) expect((await store.findDelivery({ orderId: id })).orderId).toBe(id);
-			const raw = (await store.db(store.t.deliveries).whereIn('order_id', ids).select('order_id')) as Array<{ order_id: unknown }>;
+			const raw = (await internals(store).db(internals(store).t.deliveries).whereIn('order_id', ids).select('order_id')) as Array<{ order_id: unknown }>;
 			expect(raw.map((r) => r.order_id).sort()).toEqual(ids);
 		});
 
@@ -197,10 +198,10 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 				expect(old2).toMatchObject({ delivered: true, alreadyDelivered: true, delivery: { shop: 'helloworld', status: 'sent' } });
 				expect(await store.claim({ orderId: 'old-1', sku: 'P' })).toMatchObject({ delivered: true, alreadyDelivered: false });
 				expect(await store.claim({ shop: 'other', orderId: 'OLD-2', sku: 'P' })).toMatchObject({ delivered: true, alreadyDelivered: false });
-				const nulls = await store.db(store.t.deliveries).whereNull('shop').count({ c: '*' }).first();
+				const nulls = await internals(store).db(internals(store).t.deliveries).whereNull('shop').count({ c: '*' }).first();
 				expect(Number(nulls?.c)).toBe(0);
 				if (kind === 'mysql') {
-					const [cols] = (await store.db.raw(
+					const [cols] = (await internals(store).db.raw(
 						`SELECT TABLE_NAME AS tn, COLUMN_NAME AS cn, COLLATION_NAME AS coll FROM information_schema.COLUMNS
 						 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ? AND COLLATION_NAME IS NOT NULL`,
 						[`${cfg.tablePrefix}%`],

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 
 import { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { KeyStoreMigrations } from '../../nodes/core/store/schema';
 import { describeDb, dropStore, makeKeys, storeConfig, type DbKind } from '../helpers/db';
 
@@ -16,24 +17,24 @@ const SKU = 'PICK-IX';
 async function capture(store: KeyStore, fn: () => Promise<unknown>): Promise<Array<{ sql: string; bindings: readonly unknown[] }>> {
 	const seen: Array<{ sql: string; bindings: readonly unknown[] }> = [];
 	const on = (q: { sql: string; bindings?: readonly unknown[] }) => {
-		if (q.sql.includes(store.t.keys) && /status = 'available'/.test(q.sql)) seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
+		if (q.sql.includes(internals(store).t.keys) && /status = 'available'/.test(q.sql)) seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
 	};
-	store.db.on('query', on);
+	internals(store).db.on('query', on);
 	try {
 		await fn();
 	} finally {
-		store.db.removeListener('query', on);
+		internals(store).db.removeListener('query', on);
 	}
 	return seen;
 }
 
 async function plan(store: KeyStore, sql: string, bindings: readonly unknown[]): Promise<string> {
 	if (store.kind === 'sqlite') {
-		const rows = (await store.db.raw(`EXPLAIN QUERY PLAN ${sql}`, bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
+		const rows = (await internals(store).db.raw(`EXPLAIN QUERY PLAN ${sql}`, bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
 		return rows.map((r) => r.detail).join(' / ');
 	}
 	let out = '';
-	await store.db
+	await internals(store).db
 		.transaction(async (trx) => {
 			await trx.raw('SET LOCAL enable_seqscan = off'); // a tiny table would be scanned anyway; ask whether the index CAN serve
 			// As a prepared statement with a generic plan: the index must be provable without the values.
@@ -53,9 +54,9 @@ async function plan(store: KeyStore, sql: string, bindings: readonly unknown[]):
 }
 
 async function indexNames(store: KeyStore, table: string): Promise<string[]> {
-	if (store.kind === 'sqlite') return ((await store.db.raw(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [table])) as Array<{ name: string }>).map((r) => r.name);
-	if (store.kind === 'postgres') return ((await store.db.raw(`SELECT indexname AS name FROM pg_indexes WHERE tablename = ?`, [table])).rows as Array<{ name: string }>).map((r) => r.name);
-	const [rows] = (await store.db.raw(`SHOW INDEX FROM ??`, [table])) as [Array<{ Key_name: string }>];
+	if (store.kind === 'sqlite') return ((await internals(store).db.raw(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [table])) as Array<{ name: string }>).map((r) => r.name);
+	if (store.kind === 'postgres') return ((await internals(store).db.raw(`SELECT indexname AS name FROM pg_indexes WHERE tablename = ?`, [table])).rows as Array<{ name: string }>).map((r) => r.name);
+	const [rows] = (await internals(store).db.raw(`SHOW INDEX FROM ??`, [table])) as [Array<{ Key_name: string }>];
 	return [...new Set(rows.map((r) => r.Key_name))];
 }
 
@@ -67,17 +68,17 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 				let store = await KeyStore.open(cfg);
 				await store.importKeys({ sku: SKU, keys: makeKeys(50) });
 				expect((await store.claim({ orderId: 'MIG-1', sku: SKU, quantity: 2 })).delivered).toBe(true);
-				const opts = { migrationSource: new KeyStoreMigrations(store.t), tableName: store.t.migrations };
-				await store.db.migrate.down(opts); // undo 005 (order identity) …
-				await store.db.migrate.down(opts); // … then 004
-				expect(await indexNames(store, store.t.events)).toContain(`${store.t.events}_at_ix`);
-				const keysIx = await indexNames(store, store.t.keys);
-				expect(keysIx).toContain(`${store.t.keys}_pick_seq_ix`);
-				expect(keysIx).not.toContain(`${store.t.keys}_avail_seq_ix`);
+				const opts = { migrationSource: new KeyStoreMigrations(internals(store).t), tableName: internals(store).t.migrations };
+				await internals(store).db.migrate.down(opts); // undo 005 (order identity) …
+				await internals(store).db.migrate.down(opts); // … then 004
+				expect(await indexNames(store, internals(store).t.events)).toContain(`${internals(store).t.events}_at_ix`);
+				const keysIx = await indexNames(store, internals(store).t.keys);
+				expect(keysIx).toContain(`${internals(store).t.keys}_pick_seq_ix`);
+				expect(keysIx).not.toContain(`${internals(store).t.keys}_avail_seq_ix`);
 				await store.close();
 				store = await KeyStore.open(cfg); // applies 004 again, as an upgrade would
-				expect(await indexNames(store, store.t.events)).not.toContain(`${store.t.events}_at_ix`);
-				if (kind !== 'mysql') expect(await indexNames(store, store.t.keys)).toContain(`${store.t.keys}_avail_rand_ix`);
+				expect(await indexNames(store, internals(store).t.events)).not.toContain(`${internals(store).t.events}_at_ix`);
+				if (kind !== 'mysql') expect(await indexNames(store, internals(store).t.keys)).toContain(`${internals(store).t.keys}_avail_rand_ix`);
 				const again = await store.claim({ orderId: 'MIG-1', sku: SKU, quantity: 2 });
 				expect(again.delivered && again.alreadyDelivered).toBe(true);
 				expect((await store.claim({ orderId: 'MIG-2', sku: SKU, quantity: 3, strategy: 'random' })).delivered).toBe(true);
@@ -108,14 +109,14 @@ for (const kind of ['sqlite', 'postgres'] as DbKind[]) {
 		test('the partial indexes exist and the old (sku, status, …) ones are gone', async () => {
 			const names =
 				kind === 'sqlite'
-					? ((await store.db.raw(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [store.t.keys])) as Array<{ name: string; sql: string | null }>).map((r) => `${r.name} ${r.sql ?? ''}`)
-					: ((await store.db.raw(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ?`, [store.t.keys])).rows as Array<{ indexname: string; indexdef: string }>).map((r) => `${r.indexname} ${r.indexdef}`);
-			const seq = names.find((n) => n.startsWith(`${store.t.keys}_avail_seq_ix`));
-			const rand = names.find((n) => n.startsWith(`${store.t.keys}_avail_rand_ix`));
+					? ((await internals(store).db.raw(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?`, [internals(store).t.keys])) as Array<{ name: string; sql: string | null }>).map((r) => `${r.name} ${r.sql ?? ''}`)
+					: ((await internals(store).db.raw(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ?`, [internals(store).t.keys])).rows as Array<{ indexname: string; indexdef: string }>).map((r) => `${r.indexname} ${r.indexdef}`);
+			const seq = names.find((n) => n.startsWith(`${internals(store).t.keys}_avail_seq_ix`));
+			const rand = names.find((n) => n.startsWith(`${internals(store).t.keys}_avail_rand_ix`));
 			expect(seq).toMatch(/WHERE.*status.*=.*'available'/);
 			expect(rand).toMatch(/WHERE.*status.*=.*'available'/);
 			expect(names.some((n) => n.includes('_pick_seq_ix') || n.includes('_pick_rand_ix'))).toBe(false);
-			expect(await indexNames(store, store.t.events)).not.toContain(`${store.t.events}_at_ix`);
+			expect(await indexNames(store, internals(store).t.events)).not.toContain(`${internals(store).t.events}_at_ix`);
 		});
 
 		test('counting and voiding available keys can use the available-only index', async () => {
@@ -128,7 +129,7 @@ for (const kind of ['sqlite', 'postgres'] as DbKind[]) {
 		});
 
 		test('the pick of a claim by seq and by rand can use the available-only indexes', async () => {
-			const k = store.t.keys;
+			const k = internals(store).t.keys;
 			const bySeq = await plan(store, `SELECT id FROM ${k} WHERE sku = ? AND status = 'available' ORDER BY seq, id LIMIT ?`, [SKU, 1]);
 			const byRand = await plan(store, `SELECT id FROM ${k} WHERE sku = ? AND status = 'available' AND rand >= ? ORDER BY rand, id LIMIT ?`, [SKU, 12345, 1]);
 			expect(bySeq).toContain(`${k}_avail_seq_ix`);
@@ -143,10 +144,10 @@ for (const kind of ['sqlite', 'postgres'] as DbKind[]) {
 			expect(stock).toMatchObject({ available: 295, assigned: 5, total: 300 });
 			expect(await store.countAvailable(SKU)).toBe(295);
 			// Read through each index alone: the assigned keys are not in it.
-			const k = store.t.keys;
+			const k = internals(store).t.keys;
 			const hint = (ix: string) => (kind === 'sqlite' ? `INDEXED BY ${ix}` : '');
 			for (const ix of [`${k}_avail_seq_ix`, `${k}_avail_rand_ix`]) {
-				const rows = await store.db.raw(`SELECT count(*) AS c FROM ${k} ${hint(ix)} WHERE sku = ? AND status = 'available'`, [SKU]);
+				const rows = await internals(store).db.raw(`SELECT count(*) AS c FROM ${k} ${hint(ix)} WHERE sku = ? AND status = 'available'`, [SKU]);
 				const c = kind === 'sqlite' ? (rows as Array<{ c: number }>)[0].c : (rows.rows as Array<{ c: string }>)[0].c;
 				expect(Number(c)).toBe(295);
 			}

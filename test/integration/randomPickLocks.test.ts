@@ -17,6 +17,7 @@
  */
 import { createKnexFor, type StoreConfig } from '../../nodes/core/store';
 import { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { assertStoreConsistent } from '../helpers/consistency';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
 import { raceInProcesses, type WorkerOrder, type WorkerResult } from '../helpers/processes';
@@ -182,10 +183,10 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 				// seq is the import order, rand is independent of it: every tenth of the pool gets ~200 picks
 				const seqs: number[] = [];
 				for (let i = 0; i < ids.length; i += 500) {
-					const rows = (await store.db(store.t.keys).whereIn('id', ids.slice(i, i + 500)).select('seq')) as Array<{ seq: unknown }>;
+					const rows = (await internals(store).db(internals(store).t.keys).whereIn('id', ids.slice(i, i + 500)).select('seq')) as Array<{ seq: unknown }>;
 					for (const r of rows) seqs.push(Number(r.seq));
 				}
-				const [{ m }] = (await store.db(store.t.keys).where({ sku: 'SPREAD' }).min({ m: 'seq' })) as Array<{ m: unknown }>;
+				const [{ m }] = (await internals(store).db(internals(store).t.keys).where({ sku: 'SPREAD' }).min({ m: 'seq' })) as Array<{ m: unknown }>;
 				const min = Number(m);
 				const tenths = new Array(10).fill(0);
 				for (const s of seqs) tenths[Math.min(9, Math.floor(((s - min) / 20000) * 10))]++;

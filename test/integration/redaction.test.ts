@@ -20,6 +20,7 @@ import type { INode, INodeExecutionData, INodeType } from 'n8n-workflow';
 import { maskKey } from '../../nodes/core/secrets';
 import type { KeyStore } from '../../nodes/core/store';
 import { closeAllStores, getStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { MarkShipped } from '../../nodes/MarkShipped/MarkShipped.node';
 import { NotifyBuyer } from '../../nodes/NotifyBuyer/NotifyBuyer.node';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';
@@ -193,8 +194,8 @@ function padFor(mode: Mode, rawBody: (pad: string, key: string) => string, offse
 }
 
 async function stored(deliveryId: number, type: 'send_failed' | 'ship_failed'): Promise<{ lastError: string; events: Array<Record<string, unknown>> }> {
-	const row = await store.db(store.t.deliveries).where({ id: deliveryId }).first();
-	const events = (await store.db(store.t.events).where({ delivery_id: deliveryId, type }).select('*')) as Array<Record<string, unknown>>;
+	const row = await internals(store).db(internals(store).t.deliveries).where({ id: deliveryId }).first();
+	const events = (await internals(store).db(internals(store).t.events).where({ delivery_id: deliveryId, type }).select('*')) as Array<Record<string, unknown>>;
 	return { lastError: String(row.last_error ?? ''), events };
 }
 
@@ -250,7 +251,7 @@ describe('Notify Buyer (Webhook): an answer echoing the key, at every offset aro
 		const s = await stored(d.id, 'send_failed');
 		expect(s.events).toHaveLength(mode.offsets.length * 2);
 		expectNoLeak(`${name}: send_failed events`, JSON.stringify(s.events));
-		expectNoLeak(`${name}: whole store`, JSON.stringify([await store.db(store.t.deliveries).select('*'), await store.db(store.t.events).select('*')]));
+		expectNoLeak(`${name}: whole store`, JSON.stringify([await internals(store).db(internals(store).t.deliveries).select('*'), await internals(store).db(internals(store).t.events).select('*')]));
 		expect(await store.getDeliveryById(d.id)).toMatchObject({ status: 'claimed', sendCount: 0 });
 	});
 });
@@ -317,7 +318,7 @@ describe('Mark Shipped: a shop answer echoing the key (the body sends {deliveryC
 		const s = await stored(d.id, 'ship_failed');
 		expect(s.events).toHaveLength(mode.offsets.length * 2);
 		expectNoLeak(`${name}: ship_failed events`, JSON.stringify(s.events));
-		expectNoLeak(`${name}: whole store`, JSON.stringify([await store.db(store.t.deliveries).select('*'), await store.db(store.t.events).select('*')]));
+		expectNoLeak(`${name}: whole store`, JSON.stringify([await internals(store).db(internals(store).t.deliveries).select('*'), await internals(store).db(internals(store).t.events).select('*')]));
 		expect(await store.getDeliveryById(d.id)).toMatchObject({ status: 'sent', shippedAt: null });
 	});
 
@@ -335,7 +336,7 @@ describe('Mark Shipped: a shop answer echoing the key (the body sends {deliveryC
 			expect(item.ship.shopReference).toMatch(/^\{"pad":"p{20}/);
 			if (offset + maskKey(d.key).length <= 255) expect(item.ship.shopReference).toContain(maskKey(d.key));
 			expectNoLeak(`reference @${offset}: run data`, JSON.stringify(r.raw));
-			expectNoLeak(`reference @${offset}: stored`, JSON.stringify(await store.db(store.t.deliveries).where({ id: d.id }).first()));
+			expectNoLeak(`reference @${offset}: stored`, JSON.stringify(await internals(store).db(internals(store).t.deliveries).where({ id: d.id }).first()));
 		}
 	});
 });

@@ -4,6 +4,7 @@
  * when many arrive at once — in one process and across OS processes.
  */
 import { KeyStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { ValidationError } from '../../nodes/core/errors';
 import { addToBlocklist, approveHeld, evaluateRisk, listBlocklist, removeFromBlocklist, type RiskRules } from '../../nodes/core/risk';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
@@ -12,7 +13,7 @@ import { type Op, raceOps, runOps } from './workers/opsWorker';
 const rate = (max: number, action: 'reject' | 'review' = 'reject', windowMinutes = 60) => ({ max, windowMinutes, action });
 
 async function count(store: KeyStore, table: string, where: Record<string, unknown> = {}) {
-	return Number((await store.db(table).where(where).count({ c: '*' }).first())?.c ?? 0);
+	return Number((await internals(store).db(table).where(where).count({ c: '*' }).first())?.c ?? 0);
 }
 
 for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
@@ -33,7 +34,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const orderId = oid();
 			const r = await evaluateRisk(store, { orderId, line: 'SKU-1', buyerId: 'clean', email: 'Clean@Example.com', ip: '198.51.100.1', quantity: 1, amount: 10 }, { blocklist: { action: 'reject' }, perBuyer: rate(3), maxQuantity: { max: 5, action: 'reject' }, amount: { threshold: 500, action: 'review' } });
 			expect(r).toEqual({ decision: 'pass', reasons: [], replayed: false, orderId, shop: null, line: 'SKU-1' });
-			const log = await store.db(store.t.riskLog).where({ order_id: orderId }).first();
+			const log = await internals(store).db(internals(store).t.riskLog).where({ order_id: orderId }).first();
 			expect(log).toMatchObject({ line: 'SKU-1', buyer_id: 'clean', buyer_email: 'clean@example.com', buyer_ip: '198.51.100.1', decision: 'pass' });
 			expect((await store.listEvents({ orderId, type: 'risk_decision' }))[0]).toMatchObject({ sku: 'SKU-1', details: { decision: 'pass', rules: [] } });
 		});
@@ -74,7 +75,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect([a, a2, b, c, d].map((r) => r.decision)).toEqual(['pass', 'pass', 'pass', 'reject', 'reject']);
 			expect(c.reasons[0]).toEqual({ rule: 'buyer_rate', action: 'reject', message: 'Too many orders from buyer win: 3 within 60 minutes (at most 2).' });
 			// the window: push the earlier orders back two hours — they no longer count
-			await store.db(store.t.riskLog).where({ buyer_id: 'win' }).update({ at: Date.now() - 2 * 3600000 });
+			await internals(store).db(internals(store).t.riskLog).where({ buyer_id: 'win' }).update({ at: Date.now() - 2 * 3600000 });
 			expect((await evaluateRisk(store, { orderId: 'W-5', buyerId: 'win' }, rules)).decision).toBe('pass');
 			expect((await evaluateRisk(store, { orderId: 'W-6', buyerId: 'win' }, { perBuyer: rate(2, 'reject', 180) })).decision).toBe('reject');
 			// review decisions count towards the limit
@@ -92,11 +93,11 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const rules: RiskRules = { perBuyer: rate(1), amount: { threshold: 50, action: 'review' } };
 			const first = await evaluateRisk(store, { orderId: 'P-1', line: 'S', buyerId: 'rep', amount: 60 }, rules);
 			expect(first).toMatchObject({ decision: 'review', replayed: false });
-			const logs = await count(store, store.t.riskLog);
+			const logs = await count(store, internals(store).t.riskLog);
 			// the replay ignores changed inputs and rules: the recorded decision stands
 			const again = await evaluateRisk(store, { orderId: 'P-1', line: 'S', buyerId: 'rep', amount: 1 }, {});
 			expect(again).toEqual({ ...first, replayed: true });
-			expect(await count(store, store.t.riskLog)).toBe(logs);
+			expect(await count(store, internals(store).t.riskLog)).toBe(logs);
 			expect(await store.listEvents({ orderId: 'P-1', type: 'risk_decision' })).toHaveLength(1);
 		});
 
@@ -112,12 +113,12 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			// concurrent adds of one value: one entry, one "added"
 			const adds = await Promise.all(Array.from({ length: 8 }, () => addToBlocklist(store, { kind: 'ip', value: '192.0.2.200' })));
 			expect(adds.filter((a) => a.added)).toHaveLength(1);
-			expect(await count(store, store.t.blocklist, { kind: 'ip', value: '192.0.2.200' })).toBe(1);
+			expect(await count(store, internals(store).t.blocklist, { kind: 'ip', value: '192.0.2.200' })).toBe(1);
 		});
 
 		it('bad input or bad rules change nothing', async () => {
-			const logs = await count(store, store.t.riskLog);
-			const events = await count(store, store.t.events);
+			const logs = await count(store, internals(store).t.riskLog);
+			const events = await count(store, internals(store).t.events);
 			await expect(evaluateRisk(store, { orderId: '' }, {})).rejects.toThrow(/Order ID is required/);
 			await expect(evaluateRisk(store, { orderId: 'B-1', quantity: 1.5 }, {})).rejects.toThrow(ValidationError);
 			await expect(evaluateRisk(store, { orderId: 'B-1', amount: -1 }, {})).rejects.toThrow(/amount must be a number/);
@@ -126,8 +127,8 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			await expect(evaluateRisk(store, { orderId: 'B-1' }, { perIp: { max: 1, windowMinutes: 10, action: 'block' as never } })).rejects.toThrow(/reject" or "review/);
 			await expect(addToBlocklist(store, { kind: 'phone' as never, value: 'x' })).rejects.toThrow(/Type must be Buyer ID, Email or IP/);
 			await expect(addToBlocklist(store, { kind: 'ip', value: '  ' })).rejects.toThrow(/value to block is required/);
-			expect(await count(store, store.t.riskLog)).toBe(logs);
-			expect(await count(store, store.t.events)).toBe(events);
+			expect(await count(store, internals(store).t.riskLog)).toBe(logs);
+			expect(await count(store, internals(store).t.events)).toBe(events);
 		});
 
 		it('approves a held order line: returns it as recorded (ready for Claim Key), once; refuses passed or unknown lines', async () => {
@@ -147,17 +148,17 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(again.risk).toMatchObject({ alreadyApproved: true, approvedAt: a.risk.approvedAt });
 			expect(await store.listEvents({ orderId, shop: 'helloworld', type: 'risk_approved' })).toHaveLength(1);
 			// the shop's retry of an approved line passes now (and counts nothing)
-			const logs = await count(store, store.t.riskLog);
+			const logs = await count(store, internals(store).t.riskLog);
 			expect(await evaluateRisk(store, { orderId, shop: 'helloworld', line: 'BIG-1' }, { amount: { threshold: 500, action: 'review' } })).toMatchObject({ decision: 'pass', replayed: true, approved: true, heldAs: 'review' });
-			expect(await count(store, store.t.riskLog)).toBe(logs);
+			expect(await count(store, internals(store).t.riskLog)).toBe(logs);
 
 			const passed = oid();
 			await evaluateRisk(store, { orderId: passed, line: 'OK-1' }, {});
-			const events = await count(store, store.t.events);
+			const events = await count(store, internals(store).t.events);
 			await expect(approveHeld(store, { orderId: passed, line: 'OK-1' })).rejects.toThrow(/passed Risk Check; it was not held/);
 			await expect(approveHeld(store, { orderId: 'NEVER-SEEN', line: 'X' })).rejects.toThrow(/never checked by Risk Check/);
 			await expect(approveHeld(store, { orderId: '' })).rejects.toThrow(/Order ID is required/);
-			expect(await count(store, store.t.events)).toBe(events);
+			expect(await count(store, internals(store).t.events)).toBe(events);
 		});
 	});
 
@@ -179,7 +180,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const results = await runOps(store, ops, 50);
 			expect(results.filter((r) => r.error)).toEqual([]);
 			expect(decisions(results)).toEqual({ pass: 5, reject: 45 });
-			expect(await count(store, store.t.riskLog, { buyer_id: 'hot-buyer', decision: 'pass' })).toBe(5);
+			expect(await count(store, internals(store).t.riskLog, { buyer_id: 'hot-buyer', decision: 'pass' })).toBe(5);
 		});
 
 		it('50 orders from one email and one IP at once, limit 5 as Review: exactly 5 pass, 45 to review', async () => {
@@ -198,7 +199,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			for (let i = 0; i < 30; i++) expect(results[i].decision).toBe(results[i + 30].decision);
 			expect(results.filter((r) => r.replayed)).toHaveLength(30);
 			expect(decisions(results.filter((r) => !r.replayed))).toEqual({ pass: 5, reject: 25 });
-			expect(await count(store, store.t.riskLog, { buyer_id: 'dup-buyer' })).toBe(30);
+			expect(await count(store, internals(store).t.riskLog, { buyer_id: 'dup-buyer' })).toBe(30);
 		});
 
 		it('one order line evaluated 20 times at once without any rate rule: one decision recorded, 19 replays', async () => {
@@ -208,7 +209,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(results.filter((r) => r.error)).toEqual([]);
 			expect(results.every((r) => r.decision === 'review')).toBe(true);
 			expect(results.filter((r) => !r.replayed)).toHaveLength(1);
-			expect(await count(store, store.t.riskLog, { order_id: 'SAME-LINE' })).toBe(1);
+			expect(await count(store, internals(store).t.riskLog, { order_id: 'SAME-LINE' })).toBe(1);
 		});
 
 		it('50 orders from one buyer across 5 OS processes (10 each, all at once), limit 5: exactly 5 pass', async () => {
@@ -218,7 +219,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const all = per.flat();
 			expect(all.filter((r) => r.error)).toEqual([]);
 			expect(decisions(all)).toEqual({ pass: 5, reject: 45 });
-			expect(await count(store, store.t.riskLog, { buyer_id: 'multi-proc', decision: 'pass' })).toBe(5);
+			expect(await count(store, internals(store).t.riskLog, { buyer_id: 'multi-proc', decision: 'pass' })).toBe(5);
 		});
 	});
 }

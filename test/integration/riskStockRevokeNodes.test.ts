@@ -9,6 +9,7 @@ import type { ICredentialDataDecryptedObject, INode, INodeExecutionData, INodeTy
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
 import type { KeyStore } from '../../nodes/core/store';
 import { closeAllStores, getStore } from '../../nodes/core/store';
+import { internals } from '../../nodes/core/store/internals';
 import { RevokeOnRefund } from '../../nodes/RevokeOnRefund/RevokeOnRefund.node';
 import { RiskCheck } from '../../nodes/RiskCheck/RiskCheck.node';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';
@@ -74,7 +75,7 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 		const risk = (params: Record<string, unknown> = {}, extra: Partial<INode> = {}) => node('Risk', RISK, { operation: 'evaluate', ...params }, extra);
 
 		it('reads Shop Webhook items through its default expressions and routes them to Pass / Review / Reject with reasons', async () => {
-			await store.db(store.t.blocklist).insert({ kind: 'ip', value: '203.0.113.66', reason: 'chargebacks', created_at: Date.now() });
+			await internals(store).db(internals(store).t.blocklist).insert({ kind: 'ip', value: '203.0.113.66', reason: 'chargebacks', created_at: Date.now() });
 			const items = [
 				paid('RC-1', 'STEAM-50', { id: 'u1', email: 'A@Example.com', ip: '198.51.100.1' }),
 				paid('RC-2', 'STEAM-50', { id: 'u2', email: 'b@example.com', ip: '198.51.100.2' }, { quantity: 9 }),
@@ -99,7 +100,7 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 			const again = await run([start(), data(items), risk({ maxOrdersPerBuyer: 1, maxQuantity: 5, amountThreshold: 1000 })]);
 			expect(json(again.outputs.Risk[0]).map((x) => [x.orderId, (x.risk as { replayed: boolean }).replayed])).toEqual([['RC-1', true]]);
 			expect(json(again.outputs.Risk[2])).toHaveLength(3);
-			expect(Number((await store.db(store.t.riskLog).where('order_id', 'like', 'RC-%').count({ c: '*' }).first())?.c)).toBe(5);
+			expect(Number((await internals(store).db(internals(store).t.riskLog).where('order_id', 'like', 'RC-%').count({ c: '*' }).first())?.c)).toBe(5);
 		});
 
 		it('limits of 0 turn rules off; an item without buyer fields is evaluated on what it has', async () => {
@@ -125,7 +126,7 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 				['RC-22', 'review', 'quantity must be a whole number of at least 0.'],
 			]);
 			expect(review.map((x) => x.pairedItem)).toEqual([{ item: 1 }, { item: 2 }]);
-			expect(await store.db(store.t.riskLog).where({ order_id: 'RC-22' }).first()).toBeUndefined();
+			expect(await internals(store).db(internals(store).t.riskLog).where({ order_id: 'RC-22' }).first()).toBeUndefined();
 		});
 
 		it('Add to / Remove from / List Blocklist have one output; a blocked buyer is rejected', async () => {
@@ -180,8 +181,8 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 			if (b.kind !== 'go') throw new Error(b.kind);
 			await store.markSent(c2.delivery.id, b.token, { channel: 'email' });
 			const now = Date.now();
-			await store.db(store.t.deliveries).where({ id: c1.delivery.id }).update({ created_at: now - 45 * 60000 });
-			await store.db(store.t.deliveries).where({ id: c2.delivery.id }).update({ sent_at: now - 180 * 60000 });
+			await internals(store).db(internals(store).t.deliveries).where({ id: c1.delivery.id }).update({ created_at: now - 45 * 60000 });
+			await internals(store).db(internals(store).t.deliveries).where({ id: c2.delivery.id }).update({ sent_at: now - 180 * 60000 });
 			const r = await run([start(), node('Stuck', STOCK, { operation: 'checkDeliveries', notSentMinutes: 30, notShippedMinutes: 120, limit: 50 })]);
 			expect(r.status).toBe('success');
 			const out = json(r.outputs.Stuck[0]).filter((x) => String(x.orderId).startsWith('SA-D-'));
@@ -264,13 +265,13 @@ describeDb('sqlite', 'Risk Check, Stock Alert and Revoke on Refund in the n8n en
 
 		it('bad input fails with the item index and changes nothing; with continueOnFail an error item', async () => {
 			const items = [{ orderId: 'RV-9' }, { orderId: '' }];
-			const before = Number((await store.db(store.t.deliveries).count({ c: '*' }).first())?.c);
+			const before = Number((await internals(store).db(internals(store).t.deliveries).count({ c: '*' }).first())?.c);
 			const r = await run([start(), data(items), revoke({ sku: 'RV-A' })]);
 			expect(r.status).toBe('error');
 			expect(r.error?.message).toBe('Order ID is required.');
 			expect((r.error as unknown as { context?: { itemIndex?: number } }).context?.itemIndex).toBe(1);
 			// item 0 ran before item 1 failed (a tombstone for RV-9 / RV-A); item 1 wrote nothing
-			expect(Number((await store.db(store.t.deliveries).count({ c: '*' }).first())?.c)).toBe(before + 1);
+			expect(Number((await internals(store).db(internals(store).t.deliveries).count({ c: '*' }).first())?.c)).toBe(before + 1);
 			const c = await run([start(), data(items), revoke({ sku: '*' }, { onError: 'continueRegularOutput' })]);
 			expect(json(c.outputs.Revoke[0])).toEqual([{ error: expect.stringMatching(/leave the SKU empty/) }, { error: 'Order ID is required.' }]);
 			expect(c.outputs.Revoke[0].map((x) => x.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);

@@ -8,13 +8,11 @@
  * several concurrent checks wins. A better state (restock) is recorded silently, which re-arms the
  * alert. Fixed-content products never run out and are skipped.
  */
-import type { Knex } from 'knex';
-
-import type { Actor, KeyStore } from '../store/KeyStore';
 import { ValidationError } from '../errors';
-import { ORDER_WIDE_SKU, orderLabel } from '../store/KeyStore';
+import { type Actor, type KeyStore, type StalledDelivery, type StockState, orderLabel } from '../store';
 
-export type StockState = 'ok' | 'low' | 'empty';
+export type { StockState } from '../store';
+
 const RANK: Record<StockState, number> = { ok: 0, low: 1, empty: 2 };
 
 export interface StockCheckItem {
@@ -39,8 +37,7 @@ export async function checkStock(
 	if (!Number.isInteger(dflt) || dflt < 0) throw new ValidationError('defaultThreshold', 'The default low-stock threshold must be a whole number of at least 0.');
 	const wanted = opts.skus && opts.skus.length ? new Set(opts.skus.map((s) => String(s).trim()).filter(Boolean)) : null;
 	const rows = (await store.stock()).filter((r) => !r.unlimited && (!wanted || wanted.has(r.sku)));
-	const states = new Map<string, StockState>();
-	for (const a of (await store.db(store.t.alerts).select('sku', 'state')) as Array<{ sku: string; state: StockState }>) states.set(a.sku, a.state);
+	const states = await store.alerts.states();
 
 	const out: StockCheckItem[] = [];
 	for (const r of rows) {
@@ -49,8 +46,13 @@ export async function checkStock(
 		const previous = states.get(r.sku) ?? 'ok';
 		let alert = false;
 		if (state !== previous) {
-			alert = await moveState(store, r.sku, previous, state, r.available, async (trx) => {
-				await store.event(trx, 'alert', { sku: r.sku, count: r.available, actor: opts.actor, details: { state, previousState: previous, threshold } });
+			// Of several concurrent checks exactly one moves the state. Only a move into a worse state
+			// alerts (its event in the same transaction); a better state (restock) is recorded silently,
+			// which re-arms the alert.
+			alert = await store.alerts.moveState(r.sku, previous, state, r.available, async (moved, tx) => {
+				const worse = moved && RANK[state] > RANK[previous];
+				if (worse) await tx.event('alert', { sku: r.sku, count: r.available, actor: opts.actor, details: { state, previousState: previous, threshold } });
+				return worse;
 			});
 		}
 		if (alert || opts.reportAll) {
@@ -73,29 +75,6 @@ export async function checkStock(
 		}
 	}
 	return out;
-}
-
-/**
- * Conditional state change from the state this check read: exactly one of several concurrent checks
- * makes it. Returns true (and records the alert event in the same transaction) when that check
- * crossed into a worse state; a better state (restock) is recorded silently, which re-arms the alert.
- */
-async function moveState(store: KeyStore, sku: string, from: StockState, to: StockState, available: number, onAlert: (trx: Knex.Transaction) => Promise<void>): Promise<boolean> {
-	const now = Date.now();
-	return store.tx(async (trx) => {
-		// A sku seen for the first time starts at 'ok'; concurrent first checks insert it once.
-		if (from === 'ok') {
-			if (store.kind === 'mysql') {
-				await trx.raw('INSERT INTO ?? (sku, state, available, changed_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE sku = sku', [store.t.alerts, sku, 'ok', available, now]);
-			} else {
-				await trx(store.t.alerts).insert({ sku, state: 'ok', available, changed_at: now }).onConflict('sku').ignore();
-			}
-		}
-		const n = Number(await trx(store.t.alerts).where({ sku, state: from }).update({ state: to, available, changed_at: now }));
-		const alert = n === 1 && RANK[to] > RANK[from];
-		if (alert) await onAlert(trx);
-		return alert;
-	});
 }
 
 // ---------------------------------------------------------------- stuck deliveries
@@ -136,47 +115,33 @@ export async function stuckDeliveries(
 	};
 	const notSent = check('notSentMinutes', opts.notSentMinutes);
 	const notShipped = check('notShippedMinutes', opts.notShippedMinutes);
-	const cols = ['id', 'order_id', 'shop', 'sku', 'quantity', 'status', 'created_at', 'sent_at', 'last_error', 'buyer_id', 'buyer_name', 'buyer_email'];
-	const map = (r: Record<string, unknown>, problem: StuckDelivery['problem']): StuckDelivery => {
-		const since = Number(problem === 'not_sent' ? r.created_at : r.sent_at);
+	const map = (r: StalledDelivery, problem: StuckDelivery['problem']): StuckDelivery => {
+		const since = Number(problem === 'not_sent' ? r.createdAt : r.sentAt);
 		const age = Math.floor((now - since) / 60000);
 		return {
 			problem,
-			deliveryId: Number(r.id),
-			orderId: String(r.order_id),
-			shop: r.shop ? String(r.shop) : null,
-			sku: String(r.sku),
-			quantity: Number(r.quantity),
-			status: String(r.status),
-			createdAt: new Date(Number(r.created_at)).toISOString(),
-			sentAt: r.sent_at === null || r.sent_at === undefined ? null : new Date(Number(r.sent_at)).toISOString(),
+			deliveryId: r.id,
+			orderId: r.orderId,
+			shop: r.shop,
+			sku: r.sku,
+			quantity: r.quantity,
+			status: r.status,
+			createdAt: new Date(r.createdAt).toISOString(),
+			sentAt: r.sentAt === null ? null : new Date(r.sentAt).toISOString(),
 			ageMinutes: age,
-			lastError: (r.last_error as string | null) ?? null,
-			buyer: { id: (r.buyer_id as string) ?? null, name: (r.buyer_name as string) ?? null, email: (r.buyer_email as string) ?? null },
+			lastError: r.lastError,
+			buyer: r.buyer,
 			message:
 				problem === 'not_sent'
-					? `${orderLabel(r.shop as string | null, String(r.order_id))} / ${String(r.sku)}: keys claimed ${age} min ago but never sent to the buyer${r.last_error ? ` (last error: ${String(r.last_error)})` : ''}. Resend it or revoke it.`
-					: `${orderLabel(r.shop as string | null, String(r.order_id))} / ${String(r.sku)}: sent ${age} min ago but not marked shipped on the shop${r.last_error ? ` (last error: ${String(r.last_error)})` : ''}.`,
+					? `${orderLabel(r.shop, r.orderId)} / ${r.sku}: keys claimed ${age} min ago but never sent to the buyer${r.lastError ? ` (last error: ${r.lastError})` : ''}. Resend it or revoke it.`
+					: `${orderLabel(r.shop, r.orderId)} / ${r.sku}: sent ${age} min ago but not marked shipped on the shop${r.lastError ? ` (last error: ${r.lastError})` : ''}.`,
 		};
 	};
 	if (notSent !== null) {
-		const rows = await store.db(store.t.deliveries)
-			.where({ status: 'claimed' })
-			.andWhere('created_at', '<=', now - notSent * 60000)
-			.whereNot({ sku: ORDER_WIDE_SKU })
-			.orderBy('created_at')
-			.limit(limit)
-			.select(cols);
-		for (const r of rows) out.push(map(r, 'not_sent'));
+		for (const r of await store.alerts.stalled('not_sent', now - notSent * 60000, limit)) out.push(map(r, 'not_sent'));
 	}
 	if (notShipped !== null) {
-		const rows = await store.db(store.t.deliveries)
-			.where({ status: 'sent' })
-			.andWhere('sent_at', '<=', now - notShipped * 60000)
-			.orderBy('sent_at')
-			.limit(limit)
-			.select(cols);
-		for (const r of rows) out.push(map(r, 'not_shipped'));
+		for (const r of await store.alerts.stalled('not_shipped', now - notShipped * 60000, limit)) out.push(map(r, 'not_shipped'));
 	}
 	return out;
 }

@@ -1,5 +1,7 @@
-/** Delivery: templates, Notify Buyer (send + record), Mark Shipped (ship + record), item shapes. */
+/** Delivery: templates, Notify Buyer (channels; send + record), Mark Shipped (shop request; ship + record), item shapes. */
 export * from './template';
+export * from './channels';
 export * from './notify';
+export * from './shipRequest';
 export * from './ship';
 export * from './output';

@@ -1,7 +1,8 @@
 /** The item shapes the nodes output for claims and deliveries (plain data, no n8n types). */
-import { type ClaimResult, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from '../store/KeyStore';
+import { type ClaimResult, type Delivery, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from '../store';
 
-export interface DeliveredItem {
+/** The delivery line an item is about: its identity (shop + orderId + sku) and where it stands. */
+export interface DeliveryLine {
 	deliveryId: number;
 	orderId: string;
 	/** The order's shop (its identity is shop + orderId + sku); null for the default shop. */
@@ -9,6 +10,9 @@ export interface DeliveredItem {
 	sku: string;
 	quantity: number;
 	status: string;
+}
+
+export interface DeliveredItem extends DeliveryLine {
 	/** Masked (`ABCD…WXYZ`) unless the seller asked for plain keys. */
 	keys: string[];
 	keyIds: Array<number | null>;
@@ -71,6 +75,13 @@ export function claimOutput(r: ClaimResult): DeliveredItem | NotDeliveredItem {
 	if (r.available !== undefined) item.available = r.available;
 	if (r.delivery) item.deliveryId = r.delivery.id;
 	return item;
+}
+
+/** The delivery record without its keys (for results and errors that must not carry one). */
+export function withoutKeys(d: DeliveryWithKeys | Delivery): Delivery {
+	// eslint-disable-next-line @typescript-eslint/no-unused-vars
+	const { keys: _keys, ...rest } = d as DeliveryWithKeys;
+	return rest;
 }
 
 /** Everything recorded about a delivery, with keys as display strings (Get Delivery). */

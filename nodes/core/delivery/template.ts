@@ -9,7 +9,7 @@
  * `{orderId}` stays literal. Unknown placeholders are left untouched; `findUnknownVariables`
  * lists them so a node can warn the seller.
  */
-import { maskKey } from '../secrets/crypto';
+import { maskKey } from '../secrets';
 import { ValidationError } from '../errors';
 
 export interface TemplateContext {

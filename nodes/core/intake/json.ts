@@ -22,3 +22,8 @@ function parseNumber(text: string): number | string {
 export function parseJsonExact(text: string): unknown {
 	return parse(text, null, parseNumber);
 }
+
+/** A parsed JSON object: not null, not an array. */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+	return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

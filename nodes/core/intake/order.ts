@@ -10,7 +10,8 @@
  *
  * Every failure throws a ValidationError whose `field` is the canonical JSON path
  * (`orderId`, `items[1].quantity`, `buyer.email`, …) and whose message starts with that path.
- * Unknown extra fields are ignored. Nothing here has side effects.
+ * Unknown extra fields are ignored. Nothing here has side effects. Where each field is read in a
+ * shop's own JSON (the field mapping) is mapping.ts.
  *
  * Duplicate skus in one order are MERGED: their quantities are summed (the sum must still be at
  * most 1000), the name and unit price are taken from the first line that carries one. For a
@@ -18,9 +19,9 @@
  */
 import { isIP } from 'net';
 import { ValidationError } from '../errors';
-import { parseJsonExact } from './json';
-import { ID_MAX } from '../store/schema';
-import { optionalAmount, optionalText, positiveInt, requireId } from '../validate';
+import { isJsonObject, parseJsonExact } from './json';
+import { checkFieldMapping, orderFields, type FieldRead, type OrderMapping } from './mapping';
+import { ID_MAX, optionalAmount, optionalText, positiveInt, requireId } from '../validate';
 
 export type OrderEvent = 'order.paid' | 'order.refunded';
 export const ORDER_EVENTS: readonly OrderEvent[] = ['order.paid', 'order.refunded'];
@@ -76,52 +77,6 @@ export interface RefundedOrder extends OrderBase {
 }
 
 export type CanonicalOrder = PaidOrder | RefundedOrder;
-
-/** Canonical fields that a mapping can redirect. */
-export const FIELD_PATHS = [
-	'event',
-	'orderId',
-	'shop',
-	'items',
-	'items.sku',
-	'items.name',
-	'items.quantity',
-	'items.price',
-	'buyer',
-	'buyer.id',
-	'buyer.name',
-	'buyer.email',
-	'buyer.ip',
-	'amount',
-	'currency',
-	'paidAt',
-] as const;
-export type FieldPath = (typeof FIELD_PATHS)[number];
-
-/**
- * Field mapping for shops whose JSON differs from the canonical order.
- *
- * Keys are canonical paths (FIELD_PATHS), values are dotted paths in the shop's JSON; a numeric
- * segment indexes an array (`data.orders.0.sku`). Property names containing dots cannot be
- * addressed. Unmapped fields keep their canonical location.
- *
- * - `event`, `orderId`, `shop`, `items`, `buyer`, `amount`, `currency`, `paidAt`: from the body root.
- * - `items.sku`, `items.name`, `items.quantity`, `items.price`: relative to EACH element of the
- *   items array (e.g. `{ items: 'data.orders', 'items.sku': 'outer_sku', 'items.quantity': 'num' }`).
- * - `buyer.id`, `buyer.name`, `buyer.email`, `buyer.ip`: from the body root when mapped
- *   (e.g. `'buyer.email': 'data.buyer_email'`); when not mapped, read from the buyer object
- *   (`buyer`, or wherever `buyer` is mapped to).
- *
- * Example:
- * ```ts
- * parseOrder(body, {
- *   mapping: { event: 'type', orderId: 'data.tid', items: 'data.orders',
- *              'items.sku': 'outer_sku', 'items.quantity': 'num', 'buyer.email': 'data.buyer_email' },
- *   eventValues: { TRADE_PAID: 'order.paid', REFUND_SUCCESS: 'order.refunded' },
- * });
- * ```
- */
-export type OrderMapping = Partial<Record<FieldPath, string>>;
 
 export interface ParseOrderOptions {
 	mapping?: OrderMapping;
@@ -179,60 +134,14 @@ export function parseJsonBody(raw: Buffer | string, maxBytes = DEFAULT_MAX_BODY_
 }
 
 // ---------------------------------------------------------------------------------------------
-// Paths and mapping
-
-type Obj = Record<string, unknown>;
-
-function isObject(v: unknown): v is Obj {
-	return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Reads a dotted path (`data.orders.0.sku`) from parsed JSON; own properties only, a numeric
- * segment indexes an array. `undefined` when the path leads nowhere.
- */
-export function getPath(root: unknown, path: string): unknown {
-	let cur: unknown = root;
-	for (const seg of path.split('.')) {
-		if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
-		else if (isObject(cur) && Object.prototype.hasOwnProperty.call(cur, seg)) cur = cur[seg];
-		else return undefined;
-	}
-	return cur;
-}
-
-/** `data.orders` + 1 + `num` → `data.orders[1].num` (for messages). */
-function showPath(path: string): string {
-	return path.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
-}
+// Options
 
 /** Checks a mapping and event map; throws ValidationError('mapping.<key>' | 'eventValues.<key>'). */
 export function validateMapping(opts: ParseOrderOptions = {}): void {
 	const { mapping, eventValues } = opts;
-	if (mapping !== undefined) {
-		if (!isObject(mapping)) throw new ValidationError('mapping', 'mapping must be an object.');
-		for (const [key, value] of Object.entries(mapping)) {
-			if (value === undefined) continue;
-			if (!(FIELD_PATHS as readonly string[]).includes(key)) {
-				throw new ValidationError(
-					`mapping.${key}`,
-					`mapping.${key} is not a known field (known: ${FIELD_PATHS.join(', ')}).`,
-				);
-			}
-			if (
-				typeof value !== 'string' ||
-				value.trim() === '' ||
-				value.split('.').some((s) => s.trim() === '')
-			) {
-				throw new ValidationError(
-					`mapping.${key}`,
-					`mapping.${key} must be a dotted path such as "data.order_id".`,
-				);
-			}
-		}
-	}
+	if (mapping !== undefined) checkFieldMapping(mapping);
 	if (eventValues !== undefined) {
-		if (!isObject(eventValues)) {
+		if (!isJsonObject(eventValues)) {
 			throw new ValidationError('eventValues', 'eventValues must be an object.');
 		}
 		for (const [key, value] of Object.entries(eventValues)) {
@@ -246,11 +155,8 @@ export function validateMapping(opts: ParseOrderOptions = {}): void {
 	}
 }
 
-/** A value read from the body, with the label used in messages. */
-interface Read {
-	value: unknown;
-	label: string;
-}
+// ---------------------------------------------------------------------------------------------
+// Field checks
 
 /** Runs a validate.ts helper and rewrites its message so it starts with `label` instead of `field`. */
 function labelled<T>(field: string, label: string, fn: () => T): T {
@@ -264,12 +170,9 @@ function labelled<T>(field: string, label: string, fn: () => T): T {
 	}
 }
 
-// ---------------------------------------------------------------------------------------------
-// Field checks
-
 const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]+$/;
 
-function email(field: string, r: Read): string | null {
+function email(field: string, r: FieldRead): string | null {
 	const v = labelled(field, r.label, () => optionalText(field, r.value, 254));
 	if (v !== null && !EMAIL.test(v)) {
 		throw new ValidationError(field, `${r.label} is not an email address.`);
@@ -277,7 +180,7 @@ function email(field: string, r: Read): string | null {
 	return v;
 }
 
-function ip(field: string, r: Read): string | null {
+function ip(field: string, r: FieldRead): string | null {
 	const v = labelled(field, r.label, () => optionalText(field, r.value, 64));
 	if (v !== null && isIP(v) === 0) {
 		throw new ValidationError(field, `${r.label} is not an IPv4 or IPv6 address.`);
@@ -285,7 +188,7 @@ function ip(field: string, r: Read): string | null {
 	return v;
 }
 
-function currency(field: string, r: Read): string | null {
+function currency(field: string, r: FieldRead): string | null {
 	const v = labelled(field, r.label, () => optionalText(field, r.value, 3));
 	if (v !== null && !/^[A-Za-z]{3}$/.test(v)) {
 		throw new ValidationError(field, `${r.label} must be a 3-letter currency code such as CNY.`);
@@ -300,7 +203,7 @@ const ISO_DATE =
  * ISO 8601 date or date-time → `toISOString()`. A time without offset is read as UTC.
  * Impossible dates (2026-02-30, 25:00) are rejected rather than rolled over.
  */
-function isoDate(field: string, r: Read): string | null {
+function isoDate(field: string, r: FieldRead): string | null {
 	if (r.value === undefined || r.value === null || r.value === '') return null;
 	const bad = () =>
 		new ValidationError(field, `${r.label} must be an ISO 8601 date such as 2026-11-23T10:00:00Z.`);
@@ -334,7 +237,7 @@ function isoDate(field: string, r: Read): string | null {
 	return new Date(t - offsetMin * 60_000).toISOString();
 }
 
-function parseEvent(r: Read, eventValues: Record<string, OrderEvent> | undefined): OrderEvent {
+function parseEvent(r: FieldRead, eventValues: Record<string, OrderEvent> | undefined): OrderEvent {
 	const raw = typeof r.value === 'string' ? r.value.trim() : r.value;
 	if (raw === undefined || raw === null || raw === '') {
 		throw new ValidationError('event', `${r.label} is required ("order.paid" or "order.refunded").`);
@@ -357,12 +260,8 @@ function parseEvent(r: Read, eventValues: Record<string, OrderEvent> | undefined
  */
 export function parseOrderEvent(body: unknown, opts: ParseOrderOptions = {}): OrderEvent {
 	validateMapping(opts);
-	if (!isObject(body)) throw new ValidationError('body', 'body must be a JSON object (the order).');
-	const src = opts.mapping?.event;
-	const read: Read = src
-		? { value: getPath(body, src), label: `event (from "${showPath(src)}")` }
-		: { value: getPath(body, 'event'), label: 'event' };
-	return parseEvent(read, opts.eventValues);
+	if (!isJsonObject(body)) throw new ValidationError('body', 'body must be a JSON object (the order).');
+	return parseEvent(orderFields(body, opts.mapping ?? {}).root('event'), opts.eventValues);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,53 +271,40 @@ export function parseOrderEvent(body: unknown, opts: ParseOrderOptions = {}): Or
 export function parseOrder(body: unknown, opts: ParseOrderOptions = {}): CanonicalOrder {
 	validateMapping(opts);
 	const mapping: OrderMapping = opts.mapping ?? {};
-	if (!isObject(body)) throw new ValidationError('body', 'body must be a JSON object (the order).');
+	if (!isJsonObject(body)) throw new ValidationError('body', 'body must be a JSON object (the order).');
 
-	const fromRoot = (key: FieldPath, canonical: string = key): Read => {
-		const src = mapping[key];
-		return src
-			? { value: getPath(body, src), label: `${canonical} (from "${showPath(src)}")` }
-			: { value: getPath(body, key), label: canonical };
-	};
+	const fields = orderFields(body, mapping);
 
-	const event = parseEvent(fromRoot('event'), opts.eventValues);
-	const idRead = fromRoot('orderId');
+	const event = parseEvent(fields.root('event'), opts.eventValues);
+	const idRead = fields.root('orderId');
 	const orderId = requireId('orderId', idRead.value, idRead.label);
 
-	const shopRead = fromRoot('shop');
+	const shopRead = fields.root('shop');
 	const shop = labelled('shop', shopRead.label, () => optionalText('shop', shopRead.value, ID_MAX));
 
 	// buyer
-	const buyerRead = fromRoot('buyer');
-	if (buyerRead.value !== undefined && buyerRead.value !== null && !isObject(buyerRead.value)) {
+	const buyerRead = fields.root('buyer');
+	if (buyerRead.value !== undefined && buyerRead.value !== null && !isJsonObject(buyerRead.value)) {
 		throw new ValidationError('buyer', `${buyerRead.label} must be an object.`);
 	}
-	const buyerObj = buyerRead.value as Obj | null | undefined;
-	const buyerField = (key: 'id' | 'name' | 'email' | 'ip'): Read => {
-		const canonical = `buyer.${key}` as FieldPath;
-		const src = mapping[canonical];
-		if (src) return { value: getPath(body, src), label: `${canonical} (from "${showPath(src)}")` };
-		const label = mapping.buyer ? `${canonical} (from "${showPath(`${mapping.buyer}.${key}`)}")` : canonical;
-		return { value: buyerObj ? buyerObj[key] : undefined, label };
-	};
-	const bId = buyerField('id');
-	const bName = buyerField('name');
+	const buyerObj = buyerRead.value as Record<string, unknown> | null | undefined;
+	const bId = fields.buyer(buyerObj, 'id');
+	const bName = fields.buyer(buyerObj, 'name');
 	const buyer: Buyer = {
 		id: labelled('buyer.id', bId.label, () => optionalText('buyer.id', bId.value, ID_MAX)),
 		name: labelled('buyer.name', bName.label, () => optionalText('buyer.name', bName.value, ID_MAX)),
-		email: email('buyer.email', buyerField('email')),
-		ip: ip('buyer.ip', buyerField('ip')),
+		email: email('buyer.email', fields.buyer(buyerObj, 'email')),
+		ip: ip('buyer.ip', fields.buyer(buyerObj, 'ip')),
 	};
 	const hasBuyer = Object.values(buyer).some((v) => v !== null);
 
-	const amountRead = fromRoot('amount');
+	const amountRead = fields.root('amount');
 	const amount = labelled('amount', amountRead.label, () => optionalAmount('amount', amountRead.value));
-	const cur = currency('currency', fromRoot('currency'));
-	const paidAt = isoDate('paidAt', fromRoot('paidAt'));
+	const cur = currency('currency', fields.root('currency'));
+	const paidAt = isoDate('paidAt', fields.root('paidAt'));
 
 	// items
-	const itemsRead = fromRoot('items');
-	const itemsSrc = mapping.items ?? 'items';
+	const itemsRead = fields.root('items');
 	const rawItems = itemsRead.value;
 	const paid = event === 'order.paid';
 	if (rawItems === undefined || rawItems === null) {
@@ -436,33 +322,22 @@ export function parseOrder(body: unknown, opts: ParseOrderOptions = {}): Canonic
 		);
 	}
 
-	const itemField = (item: Obj, i: number, key: 'sku' | 'name' | 'quantity' | 'price'): Read => {
-		const canonical = `items[${i}].${key}`;
-		const src = mapping[`items.${key}` as FieldPath] ?? key;
-		const mapped = mapping.items !== undefined || mapping[`items.${key}` as FieldPath] !== undefined;
-		return {
-			value: getPath(item, src),
-			label: mapped ? `${canonical} (from "${showPath(`${itemsSrc}.${i}.${src}`)}")` : canonical,
-		};
-	};
-
 	const paidItems: OrderItem[] = [];
 	const refundItems: RefundItem[] = [];
 	const indexBySku = new Map<string, number>();
 	list.forEach((item, i) => {
-		if (!isObject(item)) {
-			const label = mapping.items ? `items[${i}] (from "${showPath(`${itemsSrc}.${i}`)}")` : `items[${i}]`;
-			throw new ValidationError(`items[${i}]`, `${label} must be an object.`);
+		if (!isJsonObject(item)) {
+			throw new ValidationError(`items[${i}]`, `${fields.itemLabel(i)} must be an object.`);
 		}
-		const skuR = itemField(item, i, 'sku');
+		const skuR = fields.item(item, i, 'sku');
 		const sku = requireId(`items[${i}].sku`, skuR.value, skuR.label);
-		const qR = itemField(item, i, 'quantity');
+		const qR = fields.item(item, i, 'quantity');
 		const qField = `items[${i}].quantity`;
 		const seen = indexBySku.get(sku);
 		if (paid) {
 			const quantity = positiveInt(qField, qR.value, MAX_QUANTITY, qR.label);
-			const nR = itemField(item, i, 'name');
-			const pR = itemField(item, i, 'price');
+			const nR = fields.item(item, i, 'name');
+			const pR = fields.item(item, i, 'price');
 			const name = labelled(`items[${i}].name`, nR.label, () => optionalText(`items[${i}].name`, nR.value, 255));
 			const price = labelled(`items[${i}].price`, pR.label, () => optionalAmount(`items[${i}].price`, pR.value));
 			if (seen === undefined) {

@@ -18,75 +18,22 @@
  *   7. canonical order (400, field = the canonical path, e.g. `items[1].quantity`).
  *
  * Invalid SETTINGS (an empty secret, a malformed mapping, a bad header name) are the seller's
- * configuration problem, not the caller's: they throw WebhookConfigError instead of answering 4xx.
+ * configuration problem, not the caller's: they throw WebhookConfigError (webhookSettings.ts)
+ * instead of answering 4xx.
  *
  * Nothing here echoes a secret: failure messages never contain the signing secret or the expected
  * signature, and any occurrence of the secret in a response body is replaced by `[redacted]`.
  *
- * `readRawBody(req, maxBytes)` obtains the raw bytes from a Node.js request the way n8n exposes
- * them (see its comment).
+ * `readRawBody(req, maxBytes)` (rawBody.ts) obtains the raw bytes from a Node.js request the way
+ * n8n exposes them; `webhookItems` (webhookItems.ts) shapes the items of an accepted order.
  */
 import { ValidationError } from '../errors';
-import {
-	DEFAULT_MAX_BODY_BYTES,
-	ORDER_EVENTS,
-	getPath,
-	parseJsonBody,
-	parseOrder,
-	parseOrderEvent,
-	validateMapping,
-	type Buyer,
-	type CanonicalOrder,
-	type OrderEvent,
-	type OrderItem,
-	type OrderMapping,
-	type RefundItem,
-} from './order';
-import type { Readable } from 'stream';
-
-import { DEFAULT_TOLERANCE_SECONDS, verifySignature } from './signature';
-
-export type EventFilter = OrderEvent | 'any';
-export const EVENT_FILTERS: readonly EventFilter[] = ['order.paid', 'order.refunded', 'any'];
-
-/** What a shop event value may be mapped to: a canonical event, or "acknowledge and ignore". */
-export type EventMeaning = OrderEvent | 'ignore';
-
-/** order.paid: one item per order line (default) or one item per order. */
-export type PaidOutput = 'line' | 'order';
-
-export const DEFAULT_SIGNATURE_HEADER = 'X-Signature';
-export const DEFAULT_TIMESTAMP_HEADER = 'X-Timestamp';
-export const MAX_TOLERANCE_SECONDS = 86_400;
-/** Upper bound for the body size setting (n8n itself refuses bodies over N8N_PAYLOAD_SIZE_MAX, 16 MiB by default). */
-export const MAX_BODY_BYTES_LIMIT = 64 * 1024 * 1024;
-
-export interface WebhookSettings {
-	/** Which events start the workflow; others are acknowledged with 200 `{ignored: true}`. Default order.paid. */
-	events?: EventFilter;
-	/** Check X-Signature / X-Timestamp (DESIGN §7). Default true. */
-	verifySignature?: boolean;
-	/** The shop signing secret; required when verifySignature is on. */
-	secret?: string;
-	/** Default X-Signature. */
-	signatureHeader?: string;
-	/** Default X-Timestamp. */
-	timestampHeader?: string;
-	/** Allowed clock difference in seconds, past or future. Default 300. */
-	toleranceSeconds?: number;
-	/** Largest accepted body in bytes. Default 1,000,000. */
-	maxBodyBytes?: number;
-	/** Parse the body as JSON whatever its Content-Type says. Default false. */
-	acceptAnyContentType?: boolean;
-	/** Canonical field → path in the shop's JSON (see order.ts OrderMapping). */
-	mapping?: OrderMapping;
-	/** Shop event values → canonical event, or 'ignore' (answered 200 `{ignored: true}`). */
-	eventValues?: Record<string, EventMeaning>;
-	/** Default 'line'. */
-	paidOutput?: PaidOutput;
-}
-
-export type HeaderMap = Record<string, string | string[] | number | undefined>;
+import { getPath } from './mapping';
+import { parseJsonBody, parseOrder, parseOrderEvent, type CanonicalOrder } from './order';
+import { headerValue, type HeaderMap } from './rawBody';
+import { verifySignature } from './signature';
+import { webhookItems, type WebhookItem } from './webhookItems';
+import { resolveWebhookSettings, type WebhookSettings } from './webhookSettings';
 
 export interface WebhookRequest {
 	method: string | undefined;
@@ -118,41 +65,6 @@ export interface IgnoredBody {
 	message: string;
 }
 
-interface ItemBase {
-	orderId: string;
-	shop: string | null;
-	/** Always an object; fields the shop did not send are null. */
-	buyer: Buyer;
-	amount: number | null;
-	currency: string | null;
-	paidAt: string | null;
-}
-
-/** order.paid, one item per order line (default). `line` is 0-based, `lines` the number of lines. */
-export interface PaidLineItem extends ItemBase {
-	event: 'order.paid';
-	sku: string;
-	name: string | null;
-	quantity: number;
-	price: number | null;
-	line: number;
-	lines: number;
-}
-
-/** order.paid with "one item per order". */
-export interface PaidOrderItem extends ItemBase {
-	event: 'order.paid';
-	items: OrderItem[];
-}
-
-/** order.refunded: always one item per order; `items` empty means the whole order. */
-export interface RefundOrderItem extends ItemBase {
-	event: 'order.refunded';
-	items: RefundItem[];
-}
-
-export type WebhookItem = PaidLineItem | PaidOrderItem | RefundOrderItem;
-
 export type WebhookDecision =
 	| { action: 'reject'; status: RejectStatus; body: ErrorBody; headers: Record<string, string> }
 	| { action: 'ignore'; status: 200; body: IgnoredBody; headers: Record<string, string> }
@@ -164,122 +76,8 @@ export type WebhookDecision =
 			ack: { received: true; orderId: string };
 	  };
 
-/** The node's settings are unusable (not the caller's fault): fix the node or the credential. */
-export class WebhookConfigError extends Error {
-	/** The setting at fault, e.g. `secret`, `mapping.orderId`, `signatureHeader`. */
-	readonly setting: string;
-	constructor(setting: string, message: string) {
-		super(message);
-		this.name = 'WebhookConfigError';
-		this.setting = setting;
-	}
-}
-
-// ---------------------------------------------------------------------------------------------
-// Settings
-
-interface Resolved {
-	events: EventFilter;
-	verify: boolean;
-	secret: string;
-	signatureHeader: string;
-	timestampHeader: string;
-	tolerance: number;
-	maxBodyBytes: number;
-	acceptAny: boolean;
-	mapping: OrderMapping | undefined;
-	eventValues: Record<string, OrderEvent>;
-	ignoreValues: Set<string>;
-	paidOutput: PaidOutput;
-}
-
-const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function headerName(setting: string, value: unknown, fallback: string): string {
-	if (value === undefined || value === null || value === '') return fallback;
-	const name = typeof value === 'string' ? value.trim() : '';
-	if (!HEADER_TOKEN.test(name)) {
-		throw new WebhookConfigError(setting, `${setting} must be an HTTP header name such as ${fallback}.`);
-	}
-	return name;
-}
-
-/** Validates the settings; throws WebhookConfigError. Exported for the node (check once) and tests. */
-export function resolveWebhookSettings(s: WebhookSettings): Resolved {
-	const events = s.events ?? 'order.paid';
-	if (!EVENT_FILTERS.includes(events)) {
-		throw new WebhookConfigError('events', 'events must be "order.paid", "order.refunded" or "any".');
-	}
-	const verify = s.verifySignature !== false;
-	const secret = typeof s.secret === 'string' ? s.secret : '';
-	if (verify && secret.trim() === '') {
-		throw new WebhookConfigError(
-			'secret',
-			'Signature checking is on but no webhook signing secret is configured: set "Webhook Signing Secret" in the Auto Delivery Shop API credential (or turn off "Verify Signature").',
-		);
-	}
-	const tolerance = s.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-	if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0 || tolerance > MAX_TOLERANCE_SECONDS) {
-		throw new WebhookConfigError('toleranceSeconds', `The signature tolerance must be between 0 and ${MAX_TOLERANCE_SECONDS} seconds.`);
-	}
-	const maxBodyBytes = s.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-	if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1 || maxBodyBytes > MAX_BODY_BYTES_LIMIT) {
-		throw new WebhookConfigError('maxBodyBytes', `The maximum body size must be a whole number of bytes between 1 and ${MAX_BODY_BYTES_LIMIT}.`);
-	}
-	const paidOutput = s.paidOutput ?? 'line';
-	if (paidOutput !== 'line' && paidOutput !== 'order') {
-		throw new WebhookConfigError('paidOutput', 'paidOutput must be "line" or "order".');
-	}
-
-	const eventValues: Record<string, OrderEvent> = {};
-	const ignoreValues = new Set<string>();
-	for (const [rawKey, meaning] of Object.entries(s.eventValues ?? {})) {
-		const key = rawKey.trim();
-		if (key === '') throw new WebhookConfigError('eventValues', 'An event mapping has an empty shop event value.');
-		if (meaning === 'ignore') ignoreValues.add(key);
-		else if ((ORDER_EVENTS as readonly string[]).includes(meaning)) eventValues[key] = meaning as OrderEvent;
-		else {
-			throw new WebhookConfigError(
-				`eventValues.${key}`,
-				`The event mapping for "${key}" must be order.paid, order.refunded or ignore.`,
-			);
-		}
-	}
-	try {
-		validateMapping({ mapping: s.mapping, eventValues });
-	} catch (e) {
-		if (e instanceof ValidationError) throw new WebhookConfigError(e.field, `Field mapping: ${e.message}`);
-		throw e;
-	}
-
-	return {
-		events,
-		verify,
-		secret,
-		signatureHeader: headerName('signatureHeader', s.signatureHeader, DEFAULT_SIGNATURE_HEADER),
-		timestampHeader: headerName('timestampHeader', s.timestampHeader, DEFAULT_TIMESTAMP_HEADER),
-		tolerance,
-		maxBodyBytes,
-		acceptAny: s.acceptAnyContentType === true,
-		mapping: s.mapping,
-		eventValues,
-		ignoreValues,
-		paidOutput,
-	};
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** A header value, case-insensitive; repeated headers are joined with ", " (as Node.js does). */
-export function headerValue(headers: HeaderMap, name: string): string | undefined {
-	const wanted = name.toLowerCase();
-	for (const [key, value] of Object.entries(headers ?? {})) {
-		if (key.toLowerCase() !== wanted || value === undefined) continue;
-		return Array.isArray(value) ? value.join(', ') : String(value);
-	}
-	return undefined;
-}
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
 
@@ -361,37 +159,6 @@ function byteLength(raw: Buffer | string | null | undefined): number {
 	return typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
 }
 
-const NO_BUYER: Buyer = { id: null, name: null, email: null, ip: null };
-
-/** The items the trigger emits for a validated order (item contract of the README / BRIEF). */
-export function webhookItems(order: CanonicalOrder, paidOutput: PaidOutput = 'line'): WebhookItem[] {
-	const base = (): ItemBase => ({
-		orderId: order.orderId,
-		shop: order.shop,
-		buyer: { ...(order.buyer ?? NO_BUYER) },
-		amount: order.amount,
-		currency: order.currency,
-		paidAt: order.paidAt,
-	});
-	if (order.event === 'order.refunded') {
-		return [{ event: 'order.refunded', ...base(), items: order.items.map((i) => ({ ...i })) }];
-	}
-	if (paidOutput === 'order') {
-		return [{ event: 'order.paid', ...base(), items: order.items.map((i) => ({ ...i })) }];
-	}
-	const lines = order.items.length;
-	return order.items.map((item, line) => ({
-		event: 'order.paid',
-		...base(),
-		sku: item.sku,
-		name: item.name,
-		quantity: item.quantity,
-		price: item.price,
-		line,
-		lines,
-	}));
-}
-
 // ---------------------------------------------------------------------------------------------
 // The decision
 
@@ -470,119 +237,4 @@ export function decideWebhook(req: WebhookRequest, settings: WebhookSettings): W
 		if (e instanceof ValidationError) return scrub(reject(400, e.message, { field: e.field }));
 		throw e;
 	}
-}
-
-// ---------------------------------------------------------------------------------------------
-// Raw body
-
-/** What readRawBody needs from a Node.js / express request (n8n adds rawBody / readRawBody). */
-export interface RawBodyRequest extends Partial<Pick<Readable, 'on' | 'removeListener' | 'resume' | 'readable' | 'readableEnded'>> {
-	headers: HeaderMap;
-	rawBody?: unknown;
-	readRawBody?: unknown;
-	body?: unknown;
-	/** Set by express/n8n body parsers once the stream was consumed. */
-	_body?: unknown;
-}
-
-export interface RawBodyResult {
-	rawBody: Buffer | string | null;
-	/** Larger than maxBytes (reading stopped). */
-	truncated: boolean;
-	/**
-	 * Where the bytes came from: `rawBody` (n8n already read them), `readRawBody` (n8n's lazy
-	 * reader), `stream` (read here), `parsedBody` (only a parsed body was left: NOT the bytes the
-	 * shop signed), `none` (no body at all).
-	 */
-	source: 'rawBody' | 'readRawBody' | 'stream' | 'parsedBody' | 'none';
-}
-
-function asRaw(v: unknown): Buffer | string | undefined {
-	return Buffer.isBuffer(v) || typeof v === 'string' ? v : undefined;
-}
-
-function isTooLarge(err: unknown): boolean {
-	const e = err as { type?: unknown; status?: unknown; statusCode?: unknown; httpStatusCode?: unknown } | null;
-	return !!e && (e.type === 'entity.too.large' || e.status === 413 || e.statusCode === 413 || e.httpStatusCode === 413);
-}
-
-/**
- * The raw request body, as n8n exposes it to webhook nodes:
- *
- * - n8n 1.x and 2.x put an express `rawBodyReader` in front of webhooks that defines
- *   `req.readRawBody()` and, once called, `req.rawBody` (a Buffer; gunzipped/inflated when the
- *   request was compressed). Before calling a webhook node of typeVersion 1 n8n parses the body
- *   (`parseBody`), which reads `req.rawBody` for every content type except multipart.
- * - If only `readRawBody` is there, it is called; if neither is there and the stream was not
- *   consumed, the stream is read here (at most maxBytes; the rest is discarded).
- * - If some other middleware already consumed the stream, only the parsed `req.body` is left:
- *   returned as `parsedBody` (a signature cannot be checked over it).
- */
-export async function readRawBody(req: RawBodyRequest, maxBytes: number): Promise<RawBodyResult> {
-	const existing = asRaw(req.rawBody);
-	if (existing !== undefined) return { rawBody: existing, truncated: false, source: 'rawBody' };
-
-	if (typeof req.readRawBody === 'function') {
-		let readError: unknown;
-		try {
-			await (req.readRawBody as () => Promise<void>).call(req);
-		} catch (e) {
-			readError = e;
-		}
-		if (readError !== undefined && isTooLarge(readError)) return { rawBody: null, truncated: true, source: 'readRawBody' };
-		const read = asRaw(req.rawBody);
-		if (read !== undefined) return { rawBody: read, truncated: false, source: 'readRawBody' };
-		// readRawBody could not read (stream consumed by someone else): fall through
-	}
-
-	const consumed = req.readableEnded === true || req.readable === false || req._body === true;
-	if (!consumed && typeof req.on === 'function' && typeof req.removeListener === 'function') {
-		return readStream(req, maxBytes);
-	}
-
-	if (req.body !== undefined && req.body !== null) {
-		const parsed = asRaw(req.body) ?? JSON.stringify(req.body);
-		return { rawBody: parsed, truncated: false, source: 'parsedBody' };
-	}
-	return { rawBody: null, truncated: false, source: 'none' };
-}
-
-function readStream(req: RawBodyRequest, maxBytes: number): Promise<RawBodyResult> {
-	const declared = Number(headerValue(req.headers, 'content-length'));
-	if (Number.isFinite(declared) && declared > maxBytes) {
-		req.resume?.(); // discard; the 413 is answered right away
-		return Promise.resolve({ rawBody: null, truncated: true, source: 'stream' });
-	}
-	const stream = req as Pick<Readable, 'on' | 'removeListener' | 'resume'>;
-	return new Promise((resolve, reject) => {
-		const chunks: Buffer[] = [];
-		let size = 0;
-		const cleanup = () => {
-			stream.removeListener('data', onData);
-			stream.removeListener('end', onEnd);
-			stream.removeListener('error', onError);
-		};
-		const onData = (chunk: Buffer | string) => {
-			const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-			size += buf.length;
-			if (size > maxBytes) {
-				cleanup();
-				stream.resume(); // discard the rest
-				resolve({ rawBody: null, truncated: true, source: 'stream' });
-				return;
-			}
-			chunks.push(buf);
-		};
-		const onEnd = () => {
-			cleanup();
-			resolve({ rawBody: Buffer.concat(chunks), truncated: false, source: 'stream' });
-		};
-		const onError = (err: Error) => {
-			cleanup();
-			reject(err);
-		};
-		stream.on('data', onData);
-		stream.on('end', onEnd);
-		stream.on('error', onError);
-	});
 }

@@ -8,7 +8,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import * as iconv from 'iconv-lite';
 
-import { maskKey } from '../secrets/crypto';
+import { maskKey } from '../secrets/redact';
 import { ValidationError } from '../errors';
 import { TextDecoder } from 'util';
 

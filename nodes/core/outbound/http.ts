@@ -13,8 +13,8 @@ import * as https from 'https';
 
 import axios, { type AxiosError, type Method } from 'axios';
 
-import { redactAndClip } from '../secrets/crypto';
-import { parseJsonExact } from '../intake/json';
+import { redactAndClip } from '../secrets';
+import { parseJsonExact } from '../intake';
 
 export interface HttpCall {
 	method: string;

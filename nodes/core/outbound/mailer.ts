@@ -5,7 +5,7 @@
 import { createHash } from 'crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 
-import { redactAndClip, redactSecrets } from '../secrets/crypto';
+import { redactAndClip, redactSecrets } from '../secrets';
 
 export type SmtpSecurity = 'starttls' | 'tls' | 'none';
 

@@ -10,16 +10,12 @@
  * same order id + line again (webhook retry, second worker) returns the recorded decision and
  * counts nothing. Other lines of the same order are not counted as further orders.
  */
-import type { Knex } from 'knex';
-
 import { StoreError, ValidationError } from '../errors';
-import { type Actor, type KeyStore, orderLabel } from '../store/KeyStore';
-import { DEFAULT_SHOP, optionalAmount, optionalNonNegativeInt, optionalText, requireId, shopId } from '../validate';
-import { ID_MAX } from '../store/schema';
+import { type Actor, type BlockEntry, type BlockKind, type KeyStore, type RecordedDecision, type RiskDecision, orderLabel } from '../store';
+import { DEFAULT_SHOP, ID_MAX, optionalAmount, optionalNonNegativeInt, optionalText, requireId, shopId } from '../validate';
 
+export type { BlockEntry, BlockKind, RiskDecision } from '../store';
 export type RiskAction = 'reject' | 'review';
-export type RiskDecision = 'pass' | 'review' | 'reject';
-export type BlockKind = 'buyer' | 'email' | 'ip';
 export const BLOCK_KINDS: readonly BlockKind[] = ['buyer', 'email', 'ip'];
 
 export interface RateRule {
@@ -126,12 +122,6 @@ export function checkRules(rules: RiskRules): RiskRules {
 	return out;
 }
 
-interface LogRow {
-	decision: RiskDecision;
-	reasons: string | null;
-	approved_at: number | string | null;
-}
-
 /** Evaluates one order (line) against the rules, atomically, and records the decision. */
 export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: RiskRules): Promise<RiskResult> {
 	const rules = checkRules(rulesIn);
@@ -145,45 +135,40 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 	const buyerName = optionalText('buyerName', input.buyerName, 255);
 	const shop = shopId(input.shop);
 	const shopOut = shop === DEFAULT_SHOP ? null : shop;
-	const t = store.t;
 
-	const subjects: Array<{ kind: BlockKind; value: string; rule: RateRule | null | undefined; column: string; name: RiskReason['rule']; label: string }> = [];
-	if (buyerId) subjects.push({ kind: 'buyer', value: buyerId, rule: rules.perBuyer, column: 'buyer_id', name: 'buyer_rate', label: `buyer ${buyerId}` });
-	if (email) subjects.push({ kind: 'email', value: email, rule: rules.perEmail, column: 'buyer_email', name: 'email_rate', label: `email ${email}` });
-	if (ip) subjects.push({ kind: 'ip', value: ip, rule: rules.perIp, column: 'buyer_ip', name: 'ip_rate', label: `IP ${ip}` });
+	const subjects: Array<{ kind: BlockKind; value: string; rule: RateRule | null | undefined; name: RiskReason['rule']; label: string }> = [];
+	if (buyerId) subjects.push({ kind: 'buyer', value: buyerId, rule: rules.perBuyer, name: 'buyer_rate', label: `buyer ${buyerId}` });
+	if (email) subjects.push({ kind: 'email', value: email, rule: rules.perEmail, name: 'email_rate', label: `email ${email}` });
+	if (ip) subjects.push({ kind: 'ip', value: ip, rule: rules.perIp, name: 'ip_rate', label: `IP ${ip}` });
 
 	// A line the seller approved (Approve Held Order) passes from then on: the shop's retry of it is delivered.
-	const replay = (row: LogRow): RiskResult => ({
-		decision: row.approved_at !== null && row.approved_at !== undefined ? 'pass' : row.decision,
-		...(row.approved_at !== null && row.approved_at !== undefined ? { approved: true, heldAs: row.decision } : {}),
-		reasons: row.reasons ? (JSON.parse(row.reasons) as RiskReason[]) : [],
+	const replay = (row: RecordedDecision): RiskResult => ({
+		decision: row.approvedAt !== null ? 'pass' : row.decision,
+		...(row.approvedAt !== null ? { approved: true, heldAs: row.decision } : {}),
+		reasons: row.reasons as RiskReason[],
 		replayed: true,
 		orderId,
 		shop: shopOut,
 		line,
 	});
 
-	return store.tx(async (trx) => {
-		const seen = (await trx(t.riskLog).where({ shop, order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
+	return store.risk.transaction({ shop, orderId, line }, async (h) => {
+		const seen = await h.recorded();
 		if (seen) return replay(seen);
 
 		// One lock row per rate-limited subject, taken in a fixed order (no deadlocks between workers).
 		const locked = subjects.filter((s) => s.rule).sort((a, b) => (a.kind + a.value < b.kind + b.value ? -1 : 1));
-		for (const s of locked) await lockSubject(store, trx, s.kind, s.value);
+		for (const s of locked) await h.lockSubject(s.kind, s.value);
 		// Re-check after waiting for the locks: another worker may have evaluated this very line.
 		if (locked.length) {
-			const again = (await trx(t.riskLog).where({ shop, order_id: orderId, line }).first('decision', 'reasons', 'approved_at')) as LogRow | undefined;
+			const again = await h.recorded();
 			if (again) return replay(again);
 		}
 
 		const now = Date.now();
 		const reasons: RiskReason[] = [];
 		if (rules.blocklist && subjects.length) {
-			const q = trx(t.blocklist).select('kind', 'value', 'reason');
-			q.where((b) => {
-				for (const s of subjects) b.orWhere((w) => w.where({ kind: s.kind, value: s.value }));
-			});
-			for (const hit of (await q) as Array<{ kind: BlockKind; value: string; reason: string | null }>) {
+			for (const hit of await h.blocklistHits(subjects)) {
 				reasons.push({
 					rule: 'blocklist',
 					action: rules.blocklist.action,
@@ -193,16 +178,8 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		}
 		for (const s of locked) {
 			const rule = s.rule as RateRule;
-			const since = now - rule.windowMinutes * 60000;
 			// Distinct orders, an order being (shop, order_id): shop A's 1001 and shop B's 1001 are two.
-			const orders = trx(t.riskLog)
-				.distinct('shop', 'order_id')
-				.where(s.column, s.value)
-				.andWhere('at', '>=', since)
-				.whereNot('decision', 'reject')
-				.whereNot((w) => w.where({ shop, order_id: orderId }));
-			const row = await trx.count({ c: '*' }).from(orders.as('o')).first();
-			const before = Number(row?.c ?? 0);
+			const before = await h.ordersSince(s.kind, s.value, now - rule.windowMinutes * 60000);
 			if (before + 1 > rule.max) {
 				reasons.push({
 					rule: s.name,
@@ -220,21 +197,8 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 		const decision: RiskDecision = reasons.some((r) => r.action === 'reject') ? 'reject' : reasons.length ? 'review' : 'pass';
 		// Without a rate rule nothing serialises two evaluations of this very line: the unique
 		// (shop, order_id, line) key does. The loser runs again and replays the winner's decision.
-		await insertOnce(trx(t.riskLog), {
-			at: now,
-			order_id: orderId,
-			line,
-			buyer_id: buyerId,
-			buyer_email: email,
-			buyer_ip: ip,
-			buyer_name: buyerName,
-			shop,
-			quantity,
-			amount,
-			decision,
-			reasons: reasons.length ? JSON.stringify(reasons) : null,
-		});
-		await store.event(trx, 'risk_decision', {
+		await h.record({ at: now, buyerId, email, ip, buyerName, quantity, amount, decision, reasons });
+		await h.event('risk_decision', {
 			sku: line || null,
 			orderId,
 			shop,
@@ -242,7 +206,7 @@ export async function evaluateRisk(store: KeyStore, input: RiskInput, rulesIn: R
 			details: { decision, rules: reasons.map((r) => r.rule) },
 		});
 		return { decision, reasons, replayed: false, orderId, shop: shopOut, line };
-	}, SameLineRace);
+	});
 }
 
 // ---------------------------------------------------------------- approving held orders
@@ -269,36 +233,28 @@ export async function approveHeld(store: KeyStore, input: { orderId: string; sho
 	const shop = shopId(input.shop);
 	const line = input.line === undefined || input.line === null || String(input.line).trim() === '' ? '' : requireId('line', input.line, 'SKU');
 	const note = optionalText('note', input.note, 255);
-	const t = store.t;
-	return store.tx(async (trx) => {
-		const q = trx(t.riskLog).where({ shop, order_id: orderId, line });
-		if (store.kind !== 'sqlite') q.forUpdate();
-		const row = (await q.first()) as Record<string, unknown> | undefined;
+	return store.risk.transaction({ shop, orderId, line }, async (h) => {
+		const row = await h.lockEntry();
 		const what = `${orderLabel(shop, orderId)}${line ? ` / ${line}` : ''}`;
 		if (!row) throw new StoreError(`${what} was never checked by Risk Check, so there is nothing to approve. Check the order ID and SKU.`, 'not_found');
-		const decision = row.decision as RiskDecision;
+		const decision = row.decision;
 		if (decision === 'pass') throw new ValidationError('orderId', `${what} passed Risk Check; it was not held, so there is nothing to approve.`);
-		const already = row.approved_at !== null && row.approved_at !== undefined;
-		const approvedAt = already ? Number(row.approved_at) : Date.now();
+		const already = row.approvedAt !== null;
+		const approvedAt = row.approvedAt ?? Date.now();
 		if (!already) {
-			await trx(t.riskLog).where({ shop, order_id: orderId, line }).update({ approved_at: approvedAt });
-			await store.event(trx, 'risk_approved', { sku: line || null, orderId, shop, actor: input.actor, details: { decision, note } });
+			await h.approve(approvedAt);
+			await h.event('risk_approved', { sku: line || null, orderId, shop, actor: input.actor, details: { decision, note } });
 		}
 		return {
 			orderId,
 			sku: line,
-			quantity: row.quantity === null || row.quantity === undefined ? null : Number(row.quantity),
-			amount: row.amount === null || row.amount === undefined ? null : Number(row.amount),
+			quantity: row.quantity,
+			amount: row.amount,
 			shop: shop === DEFAULT_SHOP ? null : shop,
-			buyer: {
-				id: (row.buyer_id as string | null) ?? null,
-				name: (row.buyer_name as string | null) ?? null,
-				email: (row.buyer_email as string | null) ?? null,
-				ip: (row.buyer_ip as string | null) ?? null,
-			},
+			buyer: row.buyer,
 			risk: {
 				decision,
-				reasons: row.reasons ? (JSON.parse(String(row.reasons)) as RiskReason[]) : [],
+				reasons: row.reasons as RiskReason[],
 				approved: true,
 				alreadyApproved: already,
 				approvedAt: new Date(approvedAt).toISOString(),
@@ -307,42 +263,7 @@ export async function approveHeld(store: KeyStore, input: { orderId: string; sho
 	});
 }
 
-/** Another evaluation of the same order line committed first: run again (and replay its decision). */
-class SameLineRace extends Error {}
-
-function isUniqueViolation(err: unknown): boolean {
-	const e = err as { code?: string; errno?: number; message?: string };
-	return e?.code === '23505' || e?.errno === 1062 || (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(String(e?.message)));
-}
-
-async function insertOnce(q: Knex.QueryBuilder, row: Record<string, unknown>): Promise<void> {
-	try {
-		await q.insert(row);
-	} catch (err) {
-		if (isUniqueViolation(err)) throw new SameLineRace();
-		throw err;
-	}
-}
-
-async function lockSubject(store: KeyStore, trx: Knex.Transaction, kind: BlockKind, value: string): Promise<void> {
-	const t = store.t;
-	if (store.kind === 'mysql') {
-		await trx.raw('INSERT INTO ?? (kind, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE kind = kind', [t.riskLocks, kind, value]);
-	} else {
-		await trx(t.riskLocks).insert({ kind, value }).onConflict(['kind', 'value']).ignore();
-	}
-	// SQLite: the transaction already holds the database's write lock (BEGIN IMMEDIATE).
-	if (store.kind !== 'sqlite') await trx(t.riskLocks).where({ kind, value }).forUpdate().first();
-}
-
 // ---------------------------------------------------------------- blocklist
-
-export interface BlockEntry {
-	kind: BlockKind;
-	value: string;
-	reason: string | null;
-	createdAt: string;
-}
 
 function checkKind(kind: unknown): BlockKind {
 	if (kind === 'buyer' || kind === 'email' || kind === 'ip') return kind;
@@ -354,42 +275,17 @@ export async function addToBlocklist(store: KeyStore, input: { kind: BlockKind; 
 	const value = normalise(kind, input.value);
 	if (value === null) throw new ValidationError('value', 'The value to block is required.');
 	const reason = optionalText('reason', input.reason, 255);
-	const now = Date.now();
-	let added = false;
-	await store.tx(async (trx) => {
-		added = false;
-		const existing = await trx(store.t.blocklist).where({ kind, value }).first('id');
-		if (existing) {
-			if (reason !== null) await trx(store.t.blocklist).where({ kind, value }).update({ reason });
-		} else {
-			// Two concurrent adds of one value: the loser runs again and finds the entry.
-			await insertOnce(trx(store.t.blocklist), { kind, value, reason, created_at: now });
-			added = true;
-		}
-		await store.event(trx, 'blocklisted', { actor: input.actor, details: { kind, added } });
-	}, SameLineRace);
-	const row = await store.db(store.t.blocklist).where({ kind, value }).first();
-	return { ...mapBlock(row), added };
+	return store.risk.block({ kind, value, reason, actor: input.actor });
 }
 
 export async function removeFromBlocklist(store: KeyStore, input: { kind: BlockKind; value: string; actor?: Actor }): Promise<{ kind: BlockKind; value: string; removed: boolean }> {
 	const kind = checkKind(input.kind);
 	const value = normalise(kind, input.value);
 	if (value === null) throw new ValidationError('value', 'The value to unblock is required.');
-	let removed = 0;
-	await store.tx(async (trx) => {
-		removed = Number(await trx(store.t.blocklist).where({ kind, value }).delete());
-		await store.event(trx, 'unblocklisted', { actor: input.actor, details: { kind, removed: removed > 0 } });
-	});
-	return { kind, value, removed: removed > 0 };
+	const removed = await store.risk.unblock({ kind, value, actor: input.actor });
+	return { kind, value, removed };
 }
 
 export async function listBlocklist(store: KeyStore, input: { kind?: BlockKind | null; limit?: number } = {}): Promise<BlockEntry[]> {
-	const q = store.db(store.t.blocklist).orderBy('id').limit(input.limit ?? 1000);
-	if (input.kind) q.where({ kind: checkKind(input.kind) });
-	return ((await q) as Array<Record<string, unknown>>).map(mapBlock);
-}
-
-function mapBlock(r: Record<string, unknown>): BlockEntry {
-	return { kind: r.kind as BlockKind, value: String(r.value), reason: (r.reason as string | null) ?? null, createdAt: new Date(Number(r.created_at)).toISOString() };
+	return store.risk.blocklist({ kind: input.kind ? checkKind(input.kind) : null, limit: input.limit ?? 1000 });
 }

@@ -1,2 +1,3 @@
 /** Secrets: sealing (AES-256-GCM), fingerprints, masking and redaction of key text. */
-export * from './crypto';
+export * from './redact';
+export * from './seal';

@@ -10,7 +10,7 @@
  * on a 10,000-key pool; on a 90,000-key pool the server aborted within seconds ("InnoDB: Over 95
  * percent of the buffer pool is occupied by lock heaps") and every claim failed.
  *
- * How (both strategies; the range and order come from claimWithSkipLocked in dialects/index.ts):
+ * How (both strategies; the range and order come from claimWithSkipLocked in dialects/common.ts):
  *  1. candidates: `SELECT rand, id … WHERE sku = ? AND status = 'available' AND <range> ORDER BY
  *     rand, id LIMIT w` (seq, id for sequential picks) — a plain consistent read on the pick
  *     index (covering, range access): no locks at all;

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 
 import { StoreError } from '../../errors';
+import { ID_MAX } from '../../validate';
 
 export interface TableNames {
 	products: string;
@@ -33,9 +34,6 @@ export function tableNames(prefix: string): TableNames {
 		migrations: `${prefix}migrations`,
 	};
 }
-
-/** Longest sku / order id we accept; 191 keeps utf8mb4 index prefixes inside MySQL's limits. */
-export const ID_MAX = 191;
 
 interface Migration {
 	name: string;

@@ -1,7 +1,7 @@
 import { checkCanary, deriveKeys, fingerprint, makeCanary, maskKey, newSalt, seal, unseal } from '../../nodes/core/secrets';
 import { WrongSecretError } from '../../nodes/core/errors';
 
-describe('crypto (AES-256-GCM sealing, HMAC fingerprints)', () => {
+describe('seal (AES-256-GCM sealing, HMAC fingerprints)', () => {
 	const salt = newSalt();
 	const km = deriveKeys('correct horse battery staple', salt);
 

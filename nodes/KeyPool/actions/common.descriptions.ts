@@ -1,0 +1,38 @@
+/** Key Pool parameters that several operations show; each stands once, where it always stood in the form. */
+import type { INodeProperties } from 'n8n-workflow';
+
+export const sku: INodeProperties = {
+	displayName: 'SKU',
+	name: 'sku',
+	type: 'string',
+	default: '',
+	required: true,
+	placeholder: 'STEAM-50',
+	description: 'Product code the keys belong to (must match the SKU in shop orders)',
+	displayOptions: { show: { operation: ['import', 'listKeys', 'voidKeys', 'upsertProduct'] } },
+};
+
+export const skuFilter: INodeProperties = {
+	displayName: 'SKU',
+	name: 'skuFilter',
+	type: 'string',
+	default: '',
+	placeholder: 'All SKUs',
+	description: 'Only this SKU; empty for every SKU',
+	displayOptions: { show: { operation: ['getStock', 'exportKeys'] } },
+};
+
+export const status: INodeProperties = {
+	displayName: 'Status',
+	name: 'status',
+	type: 'options',
+	options: [
+		{ name: 'All', value: 'all' },
+		{ name: 'Available', value: 'available' },
+		{ name: 'Assigned', value: 'assigned' },
+		{ name: 'Revoked', value: 'revoked' },
+		{ name: 'Void', value: 'void' },
+	],
+	default: 'all',
+	displayOptions: { show: { operation: ['listKeys', 'exportKeys'] } },
+};

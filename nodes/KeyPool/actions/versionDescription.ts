@@ -1,0 +1,84 @@
+/**
+ * Key Pool's parameters, both versions. Version 2 groups the operations by resource (Key, Product,
+ * Delivery); version 1 keeps its one list so workflows saved with it open unchanged. Operation
+ * values are the same in both. Each operation's own parameters are in its `*.operation.ts`; those
+ * several operations show are in common.descriptions.ts, in the place they always had in the form.
+ */
+import type { IDisplayOptions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+
+import { sku, skuFilter, status } from './common.descriptions';
+import * as getDelivery from './delivery/getDelivery.operation';
+import * as exportKeys from './key/exportKeys.operation';
+import * as getStock from './key/getStock.operation';
+import * as importKeys from './key/import.operation';
+import * as listKeys from './key/listKeys.operation';
+import * as voidKeys from './key/voidKeys.operation';
+import * as upsertProduct from './product/upsertProduct.operation';
+
+/** The entry of each operation in the menus; the name differs between the versions. */
+const menu = {
+	exportKeys: { value: 'exportKeys', description: 'Back up keys as a CSV file (decrypted)', action: 'Export keys' },
+	getDelivery: { value: 'getDelivery', description: 'Look up what an order received', action: 'Get a delivery' },
+	getStock: { value: 'getStock', description: 'Count keys per SKU and status', action: 'Get stock' },
+	import: { value: 'import', description: 'Add keys from text or a TXT/CSV file', action: 'Import keys' },
+	listKeys: { value: 'listKeys', description: 'List keys of a SKU, masked', action: 'List keys' },
+	upsertProduct: { value: 'upsertProduct', description: 'Create or update a product (name, low-stock threshold, fixed content)', action: 'Upsert a product' },
+	voidKeys: { value: 'voidKeys', description: 'Withdraw unsold keys so they are never delivered', action: 'Void keys' },
+};
+
+function operation(options: INodePropertyOptions[], defaultValue: string, show: IDisplayOptions['show']): INodeProperties {
+	return { displayName: 'Operation', name: 'operation', type: 'options', noDataExpression: true, options, default: defaultValue, displayOptions: { show } };
+}
+
+export const properties: INodeProperties[] = [
+	{
+		displayName: 'Resource',
+		name: 'resource',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Delivery', value: 'delivery', description: 'What an order received' },
+			{ name: 'Key', value: 'key', description: 'Card keys / license keys in stock' },
+			{ name: 'Product', value: 'product', description: 'A SKU: name, low-stock threshold, fixed content' },
+		],
+		default: 'key',
+		displayOptions: { show: { '@version': [2] } },
+	},
+	operation(
+		[
+			{ name: 'Export', ...menu.exportKeys },
+			{ name: 'Get Stock', ...menu.getStock },
+			{ name: 'Import', ...menu.import },
+			{ name: 'List', ...menu.listKeys },
+			{ name: 'Void', ...menu.voidKeys },
+		],
+		'import',
+		{ '@version': [2], resource: ['key'] },
+	),
+	operation([{ name: 'Upsert', ...menu.upsertProduct }], 'upsertProduct', { '@version': [2], resource: ['product'] }),
+	operation([{ name: 'Get', ...menu.getDelivery }], 'getDelivery', { '@version': [2], resource: ['delivery'] }),
+	// version 1's single list (saved workflows open unchanged)
+	operation(
+		[
+			{ name: 'Export Keys', ...menu.exportKeys },
+			{ name: 'Get Delivery', ...menu.getDelivery },
+			{ name: 'Get Stock', ...menu.getStock },
+			{ name: 'Import Keys', ...menu.import },
+			{ name: 'List Keys', ...menu.listKeys },
+			{ name: 'Upsert Product', ...menu.upsertProduct },
+			{ name: 'Void Keys', ...menu.voidKeys },
+		],
+		'import',
+		{ '@version': [1] },
+	),
+	sku,
+	skuFilter,
+	...importKeys.description,
+	status,
+	...listKeys.description,
+	...getStock.description,
+	...voidKeys.description,
+	...exportKeys.description,
+	...upsertProduct.description,
+	...getDelivery.description,
+];
