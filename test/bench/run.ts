@@ -53,13 +53,22 @@ const ROOT = path.resolve(__dirname, '..', '..');
  * /tmp/exp/nodes/core + /tmp/exp/node_modules -> <repo>/node_modules.
  */
 const CORE = process.env.BENCH_CORE ? path.resolve(process.env.BENCH_CORE) : path.join(ROOT, 'nodes', 'core');
+/**
+ * The store modules of that core: `store/` (the domain layout), or the flat files of a core copied
+ * from before the cut by domain (KeyStore.ts, connection.ts at the top; `db`/`t` public on the
+ * store), so one run can bench the previous commit's core side by side with this one.
+ */
+const LAYOUT_BY_DOMAIN = fs.existsSync(path.join(CORE, 'store'));
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { KeyStore } = require(path.join(CORE, 'KeyStore')) as typeof KeyStoreModule;
+const storeModule = require(LAYOUT_BY_DOMAIN ? path.join(CORE, 'store') : path.join(CORE, 'KeyStore')) as typeof KeyStoreModule;
+const { KeyStore } = storeModule;
 type KeyStore = KeyStoreModule.KeyStore;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createKnexFor } = require(path.join(CORE, 'connection')) as typeof ConnectionModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { internals } = require(path.join(CORE, 'store', 'internals')) as typeof InternalsModule;
+const { createKnexFor } = (LAYOUT_BY_DOMAIN ? storeModule : require(path.join(CORE, 'connection'))) as typeof ConnectionModule;
+const internals: typeof InternalsModule.internals = LAYOUT_BY_DOMAIN
+	? // eslint-disable-next-line @typescript-eslint/no-require-imports
+		(require(path.join(CORE, 'store', 'internals')) as typeof InternalsModule).internals
+	: (store) => store as unknown as ReturnType<typeof InternalsModule.internals>;
 const QUICK = process.env.BENCH_QUICK === '1';
 const DBS = (process.env.BENCH_DBS ?? 'sqlite,postgres,mysql')
 	.split(',')
