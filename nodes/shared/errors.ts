@@ -1,11 +1,13 @@
 /**
  * The one mapping from core errors to n8n errors, for every node: a message a seller understands,
- * the item index, and a description of what was (not) recorded.
+ * the item index, and a description of what was (not) recorded. Shop Webhook's configuration
+ * errors are made here too.
  */
-import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, WorkflowConfigurationError, type INode, type JsonObject } from 'n8n-workflow';
 
 import { NotifyError, ShipError } from '../core/delivery';
 import { StoreError, ValidationError } from '../core/errors';
+import { WebhookConfigError } from '../core/intake';
 
 export type NodeError = NodeOperationError | NodeApiError;
 
@@ -50,8 +52,27 @@ export function toNodeError(node: INode, err: unknown, itemIndex: number): NodeE
 	if (err instanceof NotifyError) return notifyError(node, err, itemIndex);
 	if (err instanceof ShipError && err.code === 'ship_failed') return shipError(node, err, itemIndex);
 	if (err instanceof ValidationError) {
-		return new NodeOperationError(node, err.message, { itemIndex, description: `Field: ${err.field}. Nothing was changed.` });
+		return keepMessage(new NodeOperationError(node, err.message, { itemIndex, description: `Field: ${err.field}. Nothing was changed.` }), err.message);
 	}
 	if (err instanceof StoreError) return keepMessage(new NodeOperationError(node, err.message, { itemIndex }), err.message);
 	return new NodeOperationError(node, `Key store error: ${(err as Error)?.message ?? String(err)}`, { itemIndex });
+}
+
+/** A mistake in the workflow's configuration, with its fix (its message reaches the caller); older n8n lacks WorkflowConfigurationError. */
+export function configError(node: INode, message: string, description: string): NodeOperationError {
+	return typeof WorkflowConfigurationError === 'function'
+		? new WorkflowConfigurationError(node, message, { description })
+		: new NodeOperationError(node, message, { description });
+}
+
+/**
+ * Shop Webhook's settings cannot be used. A configuration problem, not the caller's: n8n answers 500
+ * (the shop retries later) and records a failed execution with this message. Never contains the secret.
+ */
+export function webhookSettingsError(node: INode, err: unknown): NodeOperationError {
+	return err instanceof WebhookConfigError
+		? new NodeOperationError(node, err.message, {
+				description: 'Shop Webhook is misconfigured; calls are answered 500 and no order is processed until this is fixed.',
+			})
+		: new NodeOperationError(node, err as Error);
 }

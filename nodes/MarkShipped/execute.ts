@@ -1,0 +1,80 @@
+/**
+ * Mark Shipped's execute: the one item runner; each item is shipped (output Shipped) or not (output
+ * Not Sent, with the reason), and under On Error → Continue a failure goes to Not Sent too.
+ */
+import { NodeOperationError, type ICredentialDataDecryptedObject, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+
+import { DEFAULT_REFERENCE_FIELD, ShipError, shipDelivery, shipItem, type ShipInput } from '../core/delivery';
+import { openStore, ownMessage, runItems, type Failed, type StoreSetup } from '../shared/runner';
+import { SHOP_API_CREDENTIAL, shopTargetFromCredentials } from '../shared/shopApi';
+
+const SHIPPED = 0;
+const NOT_SENT = 1;
+
+/** The store, opened once per execution; the shop credential is read when an item first calls the shop. */
+interface ShipSetup extends StoreSetup {
+	shopCredentials?: ICredentialDataDecryptedObject;
+}
+
+export async function shipItems(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const failed: Failed = (i, message, error) => ({ output: NOT_SENT, json: failedItem(items[i].json, message, error) });
+	return await runItems<ShipSetup>(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, setup, emit) => {
+		const input = await shipInputFor(this, i, setup);
+		const outcome = await shipDelivery(setup.store, input);
+		const json = { ...items[i].json, ...shipItem(outcome) } as IDataObject;
+		if (outcome.outcome === 'shipped') {
+			emit(SHIPPED, json);
+			return;
+		}
+		if (outcome.outcome === 'not_sent' && input.requireSent && this.getNodeParameter('whenNotSent', i, 'route') === 'error') {
+			throw new NodeOperationError(this.getNode(), outcome.message, {
+				itemIndex: i,
+				description: 'Nothing was called and nothing was changed. Connect Notify Buyer before Mark Shipped, or route not-sent deliveries to the Not Sent output.',
+			});
+		}
+		emit(NOT_SENT, json);
+	});
+}
+
+/** The delivery of item `i` and what to do with it: call the shop (with the request) or record only. */
+async function shipInputFor(ctx: IExecuteFunctions, i: number, setup: ShipSetup): Promise<ShipInput> {
+	const delivery =
+		ctx.getNodeParameter('lookup', i) === 'order'
+			? await setup.store.findDelivery({ orderId: ctx.getNodeParameter('orderId', i) as string, shop: ctx.getNodeParameter('shop', i, '') as string, sku: (ctx.getNodeParameter('sku', i, '') as string) || null })
+			: await setup.store.findDelivery({ deliveryId: ctx.getNodeParameter('deliveryId', i) as string });
+	const mode = ctx.getNodeParameter('mode', i) as string;
+	const input: ShipInput = { deliveryId: delivery.id, requireSent: ctx.getNodeParameter('requireSent', i) as boolean, actor: setup.actor };
+	if (mode === 'recordOnly') {
+		input.recordOnly = true;
+		input.shopReference = (ctx.getNodeParameter('shopReference', i, '') as string) || null;
+		return input;
+	}
+	setup.shopCredentials ??= await ctx.getCredentials<ICredentialDataDecryptedObject>(SHOP_API_CREDENTIAL);
+	const options = ctx.getNodeParameter('options', i, {}) as IDataObject;
+	const method = ctx.getNodeParameter('method', i) as string;
+	let body: unknown = method === 'GET' ? '' : ctx.getNodeParameter('body', i, '');
+	if (body !== null && typeof body === 'object') body = JSON.stringify(body);
+	input.shop = shopTargetFromCredentials(setup.shopCredentials);
+	input.request = {
+		method,
+		path: ctx.getNodeParameter('path', i) as string,
+		body: body as string,
+		referenceField: ctx.getNodeParameter('referenceField', i, DEFAULT_REFERENCE_FIELD) as string,
+		timeoutMs: options.timeoutMs as number | undefined,
+		retries: options.retries as number | undefined,
+		backoffMs: options.backoffMs as number | undefined,
+	};
+	input.timeZone = (options.timeZone as string | undefined) || undefined;
+	return input;
+}
+
+/** A failed item (Not Sent output): the input with the error, and the HTTP status and attempts of a failed shop call. */
+function failedItem(input: IDataObject, message: string, error: unknown): IDataObject {
+	const extra: IDataObject = {};
+	if (error instanceof ShipError) {
+		if (error.status !== null) extra.httpStatus = error.status;
+		extra.attempts = error.attempts;
+	}
+	return { ...input, ship: { shipped: false, reason: 'error', error: message, ...extra }, error: message };
+}

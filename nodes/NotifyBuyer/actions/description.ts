@@ -1,0 +1,61 @@
+/**
+ * Notify Buyer's parameters: the operation, the delivery to find, the channel with its email and
+ * webhook groups, Include Keys and the Options of both channels. Send and Resend take the same
+ * parameters; each operation file holds its entry of the Operation list.
+ */
+import type { INodeProperties } from 'n8n-workflow';
+
+import { DEFAULT_TIME_ZONE } from '../../core/delivery';
+import { findDeliveryProperties, includeKeysProperty, optionsCollection, timeZoneOption } from '../../shared/descriptions';
+import { emailOptions, emailProperties } from './email.description';
+import * as resend from './resend.operation';
+import * as send from './send.operation';
+import { webhookOptions, webhookProperties } from './webhook.description';
+
+export const properties: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		options: [send.option, resend.option],
+		default: 'send',
+	},
+	...send.description,
+	...resend.description,
+	...findDeliveryProperties({
+		selector: 'findBy',
+		options: [
+			{ name: 'Delivery ID', value: 'deliveryId', description: 'The delivery ID from Claim Key' },
+			{ name: 'Order ID (and SKU)', value: 'order', description: 'Every line of the order, or one SKU' },
+		],
+		deliveryId: { description: 'ID of the delivery (the deliveryId output of Claim Key)' },
+		sku: { default: '', description: 'Empty: every line of the order (one output item per line)' },
+	}),
+	{
+		displayName: 'Channel',
+		name: 'channel',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{ name: 'Email', value: 'email', description: 'Through the Auto Delivery SMTP credential' },
+			{ name: 'Webhook', value: 'webhook', description: 'HTTP call with a JSON body: IM bots, SMS gateways, the shop message API' },
+		],
+		default: 'email',
+	},
+	...emailProperties,
+	...webhookProperties,
+	includeKeysProperty(
+		'Whether to output the keys in plain text. Off (recommended): keys are masked like ABCD…WXYZ. On: plain keys are stored in n8n execution data.',
+	),
+	optionsCollection([
+		emailOptions.bcc,
+		webhookOptions.ignoreSsl,
+		webhookOptions.retries,
+		webhookOptions.messageIdField,
+		emailOptions.replyTo,
+		webhookOptions.backoffMs,
+		timeZoneOption({ default: DEFAULT_TIME_ZONE, placeholder: 'Asia/Shanghai', description: 'IANA time zone of {date} / {购买日期}' }),
+		webhookOptions.timeoutMs,
+	]),
+];

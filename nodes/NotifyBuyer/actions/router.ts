@@ -1,0 +1,18 @@
+/** Notify Buyer's execute: the one item runner, each input item handed to its operation. */
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { openStore, ownMessage, runItems, type Failed, type Operation } from '../../shared/runner';
+import type { NotifySetup } from '../helpers/interfaces';
+import { failedItem } from '../helpers/items';
+import * as resend from './resend.operation';
+import * as send from './send.operation';
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const failed: Failed = (i, message) => ({ output: 0, json: failedItem(items[i].json, message) });
+	return await runItems<NotifySetup>(this, { outputs: 1, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, setup, emit) => {
+		// Read for each item, and any value but Resend sends (not runOperation: it reads item 0 and fails unknown values).
+		const operation: Operation<NotifySetup> = this.getNodeParameter('operation', i) === resend.option.value ? resend : send;
+		await operation.execute.call(this, i, setup, emit);
+	});
+}

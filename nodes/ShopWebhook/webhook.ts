@@ -1,0 +1,96 @@
+/**
+ * Shop Webhook's webhook(): reads the settings and the raw body, lets the core decide (accept,
+ * ignore or reject) and either answers at once without starting the workflow or starts it.
+ */
+import { NodeOperationError, type IDataObject, type INodeExecutionData, type IWebhookFunctions, type IWebhookResponseData } from 'n8n-workflow';
+import type { ServerResponse } from 'http';
+
+import { decideWebhook, readRawBody, resolveWebhookSettings, type RawBodyRequest, type WebhookSettings } from '../core/intake';
+import { configError, webhookSettingsError } from '../shared/errors';
+import { SHOP_API_CREDENTIAL } from '../shared/shopApi';
+import { settingsFromParameters } from './settings';
+
+const RESPOND_TO_WEBHOOK = 'n8n-nodes-base.respondToWebhook';
+
+export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const node = this.getNode();
+	const req = this.getRequestObject() as unknown as RawBodyRequest & { method?: string };
+	const res = this.getResponseObject() as unknown as ServerResponse;
+	const responseMode = this.getNodeParameter('responseMode', 'onReceived') as string;
+	checkRespondNode(this, responseMode);
+
+	let settings: WebhookSettings;
+	try {
+		settings = settingsFromParameters(this);
+		if (settings.verifySignature !== false) {
+			const credentials = await this.getCredentials(SHOP_API_CREDENTIAL);
+			settings.secret = typeof credentials.signingSecret === 'string' ? credentials.signingSecret : '';
+		}
+		resolveWebhookSettings(settings);
+	} catch (error) {
+		throw webhookSettingsError(node, error);
+	}
+
+	const raw = await readRawBody(req, settings.maxBodyBytes ?? 1_000_000);
+	if (raw.source === 'parsedBody' && settings.verifySignature !== false) {
+		throw new NodeOperationError(node, 'The raw request body is not available, so the signature cannot be checked', {
+			description:
+				'Something before this node consumed the request body. Shop Webhook needs the exact bytes the shop signed (req.rawBody in n8n).',
+		});
+	}
+
+	const decision = decideWebhook(
+		{ method: req.method, headers: req.headers, rawBody: raw.rawBody, truncated: raw.truncated },
+		settings,
+	);
+	if (decision.action !== 'accept') {
+		writeJson(res, decision.status, decision.body, decision.headers);
+		const detail = decision.action === 'reject' ? decision.body.error : decision.body.message;
+		const message = `Shop Webhook "${node.name}" answered ${decision.status} without starting the workflow: ${detail}`;
+		if (decision.action === 'reject') this.logger.warn(message, { status: decision.status, field: decision.body.field });
+		else this.logger.info(message, { status: decision.status });
+		return { noWebhookResponse: true };
+	}
+
+	const items: INodeExecutionData[] = decision.items.map((json) => ({ json: json as unknown as IDataObject }));
+	return {
+		workflowData: [items],
+		...(responseMode === 'onReceived' ? { webhookResponse: decision.ack } : {}),
+	};
+}
+
+/**
+ * "Using 'Respond to Webhook' Node": fail before the order is processed when the answer could
+ * never be sent. n8n's Respond to Webhook node from version 1.1 on refuses to run unless n8n's own
+ * Webhook / Form / Chat trigger or Wait node is upstream, so only its version 1 can answer for this
+ * trigger.
+ */
+function checkRespondNode(ctx: IWebhookFunctions, responseMode: string): void {
+	if (responseMode !== 'responseNode' || typeof ctx.getChildNodes !== 'function') return; // (very old n8n: no check)
+	const responders = ctx
+		.getChildNodes(ctx.getNode().name)
+		.filter((n) => n.type === RESPOND_TO_WEBHOOK && n.disabled !== true);
+	if (responders.length === 0) {
+		throw configError(
+			ctx.getNode(),
+			'No Respond to Webhook node found in the workflow',
+			'Insert a Respond to Webhook node (version 1) after Shop Webhook, or set "Respond" to "Immediately" or "When Last Node Finishes".',
+		);
+	}
+	const strict = responders.filter((n) => Number(n.typeVersion) > 1);
+	if (strict.length > 0) {
+		const names = strict.map((n) => `"${n.name}" (version ${n.typeVersion})`).join(', ');
+		throw configError(
+			ctx.getNode(),
+			`Respond to Webhook ${names} cannot answer for Shop Webhook`,
+			"n8n's Respond to Webhook node from version 1.1 on only answers for n8n's own Webhook trigger and would fail after the order was processed. Use a Respond to Webhook node of version 1 (set \"typeVersion\": 1 in the workflow JSON), or set \"Respond\" to \"When Last Node Finishes\".",
+		);
+	}
+}
+
+function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+	if (res.headersSent) return;
+	const text = JSON.stringify(body);
+	res.writeHead(status, { ...headers, 'Content-Length': String(Buffer.byteLength(text)) });
+	res.end(text);
+}
