@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import type { StoreConfig } from '../../nodes/core/store';
+import { KeyStore, type StoreConfig } from '../../nodes/core/store';
 
 export type DbKind = 'sqlite' | 'postgres' | 'mysql';
 
@@ -96,4 +96,21 @@ export function makeKeys(n: number, tag = 'K'): string[] {
 	const out: string[] = [];
 	for (let i = 0; i < n; i++) out.push(`${tag}-${String(i).padStart(7, '0')}-${Math.random().toString(36).slice(2, 10).toUpperCase()}`);
 	return out;
+}
+
+/**
+ * For a describe block: opens the store before its tests (hands it to `set`, then runs `init`) and
+ * closes and drops it after them.
+ */
+export function useStore(cfg: StoreConfig, set: (store: KeyStore) => void, init?: (store: KeyStore) => Promise<unknown>): void {
+	let store: KeyStore | undefined;
+	beforeAll(async () => {
+		store = await KeyStore.open(cfg);
+		set(store);
+		await init?.(store);
+	});
+	afterAll(async () => {
+		await store?.close();
+		await dropStore(cfg);
+	});
 }

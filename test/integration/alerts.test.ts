@@ -6,7 +6,7 @@
 import { checkStock, stuckDeliveries } from '../../nodes/core/alerts';
 import { KeyStore } from '../../nodes/core/store';
 import { internals } from '../../nodes/core/store/internals';
-import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
+import { type DbKind, describeDb, dropStore, makeKeys, storeConfig, useStore } from '../helpers/db';
 import { type Op, raceOps } from './workers/opsWorker';
 
 const MIN = 60000;
@@ -21,13 +21,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			if (!r.delivered) throw new Error(r.reason);
 			return r.delivery;
 		};
-		beforeAll(async () => {
-			store = await KeyStore.open(cfg);
-		});
-		afterAll(async () => {
-			await store.close();
-			await dropStore(cfg);
-		});
+		useStore(cfg, (s) => (store = s));
 
 		it('alerts once when a sku crosses into low, once more into empty, re-arms after a restock', async () => {
 			await store.importKeys({ sku: 'CROSS', keys: makeKeys(5, 'CR'), productName: 'Crossing' });

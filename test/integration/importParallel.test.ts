@@ -7,7 +7,7 @@
  */
 import { KeyStore } from '../../nodes/core/store';
 import { internals } from '../../nodes/core/store/internals';
-import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
+import { type DbKind, describeDb, dropStore, storeConfig, useStore } from '../helpers/db';
 
 const key = (i: number) => `IMP-${String(i).padStart(7, '0')}-KEY`;
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => key(from + i));
@@ -44,13 +44,7 @@ const suite = (kind: DbKind) =>
 	describeDb(kind, 'parallel and concurrent imports', () => {
 		const cfg = storeConfig(kind);
 		let store: KeyStore;
-		beforeAll(async () => {
-			store = await KeyStore.open(cfg);
-		});
-		afterAll(async () => {
-			await store.close();
-			await dropStore(cfg);
-		});
+		useStore(cfg, (s) => (store = s));
 
 		it('counts duplicates within the input (across chunks and lanes) and against the store', async () => {
 			// 23,000 lines: 20,000 distinct keys, every 7th key repeated much later (another chunk)

@@ -5,7 +5,7 @@ import { ValidationError, WrongSecretError } from '../../nodes/core/errors';
 import { KeyStore } from '../../nodes/core/store';
 import { closeAllStores, getStore, openStoreCount } from '../../nodes/core/store';
 import { internals } from '../../nodes/core/store/internals';
-import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
+import { type DbKind, describeDb, dropStore, makeKeys, storeConfig, useStore } from '../helpers/db';
 
 async function counts(store: KeyStore) {
 	const c = async (t: string) => Number((await internals(store).db(t).count({ c: '*' }).first())?.c ?? 0);
@@ -24,13 +24,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 	describeDb(kind, 'KeyStore', () => {
 		const cfg = storeConfig(kind);
 		let store: KeyStore;
-		beforeAll(async () => {
-			store = await KeyStore.open(cfg);
-		});
-		afterAll(async () => {
-			await store.close();
-			await dropStore(cfg);
-		});
+		useStore(cfg, (s) => (store = s));
 
 		it('opens again with the same secret and refuses a wrong one with a clear error', async () => {
 			const again = await KeyStore.open(cfg);

@@ -15,7 +15,7 @@ import { type ClaimResult, type DeliveryWithKeys, KeyStore } from '../../nodes/c
 import { internals } from '../../nodes/core/store/internals';
 import { addToBlocklist, approveHeld, evaluateRisk } from '../../nodes/core/risk';
 import { KeyStoreMigrations, tableNames } from '../../nodes/core/store/schema';
-import { type DbKind, describeDb, dropStore, makeKeys, storeConfig } from '../helpers/db';
+import { type DbKind, describeDb, dropStore, makeKeys, storeConfig, useStore } from '../helpers/db';
 
 const delivered = (r: ClaimResult): DeliveryWithKeys => {
 	if (!r.delivered) throw new Error(`not delivered: ${r.reason}`);
@@ -28,13 +28,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 		const cfg = storeConfig(kind);
 		let store: KeyStore;
 
-		beforeAll(async () => {
-			store = await KeyStore.open(cfg);
-		});
-		afterAll(async () => {
-			await store.close();
-			await dropStore(cfg);
-		});
+		useStore(cfg, (s) => (store = s));
 
 		it('the same order ID and SKU from two shops (and the default shop) are three orders: own keys, own replays, own refunds', async () => {
 			await store.importKeys({ sku: 'TWO-SHOPS', keys: makeKeys(10, 'TS') });

@@ -7,7 +7,7 @@ import { KeyStore } from '../../nodes/core/store';
 import { internals } from '../../nodes/core/store/internals';
 import { ValidationError } from '../../nodes/core/errors';
 import { addToBlocklist, approveHeld, evaluateRisk, listBlocklist, removeFromBlocklist, type RiskRules } from '../../nodes/core/risk';
-import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
+import { type DbKind, describeDb, storeConfig, useStore } from '../helpers/db';
 import { type Op, raceOps, runOps } from './workers/opsWorker';
 
 const rate = (max: number, action: 'reject' | 'review' = 'reject', windowMinutes = 60) => ({ max, windowMinutes, action });
@@ -22,13 +22,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 		let store: KeyStore;
 		let n = 0;
 		const oid = () => `R-${kind}-${++n}`;
-		beforeAll(async () => {
-			store = await KeyStore.open(cfg);
-		});
-		afterAll(async () => {
-			await store.close();
-			await dropStore(cfg);
-		});
+		useStore(cfg, (s) => (store = s));
 
 		it('passes a clean order and records the decision', async () => {
 			const orderId = oid();
@@ -165,13 +159,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 	describeDb(kind, 'risk counting races', () => {
 		const cfg = storeConfig(kind);
 		let store: KeyStore;
-		beforeAll(async () => {
-			store = await KeyStore.open(cfg);
-		});
-		afterAll(async () => {
-			await store.close();
-			await dropStore(cfg);
-		});
+		useStore(cfg, (s) => (store = s));
 		const decisions = (rs: Array<{ decision?: string }>) => rs.reduce<Record<string, number>>((m, r) => ((m[r.decision ?? 'error'] = (m[r.decision ?? 'error'] ?? 0) + 1), m), {});
 
 		it('50 orders from one buyer at once, limit 5: exactly 5 pass (reject action), in one process', async () => {
