@@ -1,30 +1,12 @@
 /** Claim Key's parameters. */
 import type { INodeProperties } from 'n8n-workflow';
 
+import { includeKeysProperty, orderIdProperty, shopProperty, skuProperty } from '../shared/descriptions';
+
 export const properties: INodeProperties[] = [
-	{
-		displayName: 'Order ID',
-		name: 'orderId',
-		type: 'string',
-		default: '={{ $json.orderId }}',
-		required: true,
-		description: 'The shop order number. Claiming the same shop, order ID and SKU again returns the same keys.',
-	},
-	{
-		displayName: 'Shop',
-		name: 'shop',
-		type: 'string',
-		default: '={{ $json.shop }}',
-		description: 'The shop the order belongs to. An order is identified by Shop + Order ID + SKU, so two shops may use the same order ID. Empty: the default shop.',
-	},
-	{
-		displayName: 'SKU',
-		name: 'sku',
-		type: 'string',
-		default: '={{ $json.sku }}',
-		required: true,
-		description: 'Product code of the order line',
-	},
+	orderIdProperty({ description: 'The shop order number. Claiming the same shop, order ID and SKU again returns the same keys.' }),
+	shopProperty(),
+	skuProperty({ default: '={{ $json.sku }}', required: true, description: 'Product code of the order line' }),
 	{
 		displayName: 'Quantity',
 		name: 'quantity',
@@ -43,14 +25,9 @@ export const properties: INodeProperties[] = [
 		],
 		default: 'sequential',
 	},
-	{
-		displayName: 'Include Keys in Output',
-		name: 'includeKeys',
-		type: 'boolean',
-		default: false,
-		description:
-			'Whether to output the keys in plain text. Off (recommended): keys are masked like ABCD…WXYZ and Notify Buyer decrypts them only when sending. On: plain keys are stored in n8n execution data.',
-	},
+	includeKeysProperty(
+		'Whether to output the keys in plain text. Off (recommended): keys are masked like ABCD…WXYZ and Notify Buyer decrypts them only when sending. On: plain keys are stored in n8n execution data.',
+	),
 	{
 		displayName: 'Buyer and Order Details',
 		name: 'details',

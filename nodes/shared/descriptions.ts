@@ -1,8 +1,9 @@
 /**
- * Parameter blocks that several nodes ask the same way: an order (Order ID, Shop, SKU), a delivery
- * to find, the Include Keys switch, the Options collection and its retry / timeout / time zone
- * options. Each returns a fresh object; what a node says differently (description, displayOptions,
- * default) is passed in `extra` and wins. Parameter names and values are those saved workflows use.
+ * Parameter blocks that several nodes ask the same way: the Operation selector, an order (Order ID,
+ * Shop, SKU), a delivery to find, the Include Keys switch, a Reason, a Limit, the Options collection
+ * and its retry / timeout / time zone options. Each returns a fresh object; what a node says
+ * differently (description, displayOptions, default) is passed in `extra` and wins. Parameter names
+ * and values are those saved workflows use.
  */
 import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
@@ -11,6 +12,11 @@ export type Extra = Partial<INodeProperties>;
 
 export const SHOP_DESCRIPTION =
 	'The shop the order belongs to. An order is identified by Shop + Order ID + SKU, so two shops may use the same order ID. Empty: the default shop.';
+
+/** The Operation selector (options in the order given; n8n lists them so). */
+export function operationProperty(options: INodePropertyOptions[], defaultValue: string, extra: Extra = {}): INodeProperties {
+	return { displayName: 'Operation', name: 'operation', type: 'options', noDataExpression: true, options, default: defaultValue, ...extra };
+}
 
 /** The shop order number; the incoming item's orderId by default. */
 export function orderIdProperty(extra: Extra = {}): INodeProperties {
@@ -60,6 +66,11 @@ export function includeKeysProperty(description: string, extra: Extra = {}): INo
 	return { displayName: 'Include Keys in Output', name: 'includeKeys', type: 'boolean', default: false, description, ...extra };
 }
 
+/** Why something is done (revoked, voided, blocked), recorded with it; empty by default. */
+export function reasonProperty(extra: Extra = {}): INodeProperties {
+	return { displayName: 'Reason', name: 'reason', type: 'string', default: '', ...extra };
+}
+
 /** How many results a list returns at most. */
 export function limitProperty(extra: Extra = {}): INodeProperties {
 	return { displayName: 'Limit', name: 'limit', type: 'number', typeOptions: { minValue: 1 }, default: 50, description: 'Max number of results to return', ...extra };
@@ -72,43 +83,24 @@ export function optionsCollection(options: INodeProperties[], extra: Extra = {})
 
 // ---------------------------------------------------------------- options of an outgoing HTTP call
 
+/** A whole number from `min` to `max`: the number options below share this form. */
+function wholeNumberOption(displayName: string, name: string, [min, max]: [number, number], defaultValue: number, description: string, extra: Extra): INodeProperties {
+	return { displayName, name, type: 'number', typeOptions: { minValue: min, maxValue: max, numberPrecision: 0 }, default: defaultValue, description, ...extra };
+}
+
 /** Extra attempts of an outgoing call (5xx, timeouts, dropped connections; never 4xx). */
 export function maxRetriesOption(maxValue: number, extra: Extra = {}): INodeProperties {
-	return {
-		displayName: 'Max Retries',
-		name: 'retries',
-		type: 'number',
-		typeOptions: { minValue: 0, maxValue, numberPrecision: 0 },
-		default: 3,
-		description: 'Extra attempts on 5xx answers, timeouts and dropped connections (never on 4xx)',
-		...extra,
-	};
+	return wholeNumberOption('Max Retries', 'retries', [0, maxValue], 3, 'Extra attempts on 5xx answers, timeouts and dropped connections (never on 4xx)', extra);
 }
 
 /** Wait before the first retry of an outgoing call. */
 export function retryDelayOption(extra: Extra = {}): INodeProperties {
-	return {
-		displayName: 'Retry Delay (Ms)',
-		name: 'backoffMs',
-		type: 'number',
-		typeOptions: { minValue: 0, maxValue: 60000, numberPrecision: 0 },
-		default: 500,
-		description: 'Wait before the first retry; doubles for each further retry',
-		...extra,
-	};
+	return wholeNumberOption('Retry Delay (Ms)', 'backoffMs', [0, 60000], 500, 'Wait before the first retry; doubles for each further retry', extra);
 }
 
 /** Time limit of each attempt of an outgoing call. */
 export function timeoutOption(description: string, extra: Extra = {}): INodeProperties {
-	return {
-		displayName: 'Timeout (Ms)',
-		name: 'timeoutMs',
-		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 300000, numberPrecision: 0 },
-		default: 10000,
-		description,
-		...extra,
-	};
+	return wholeNumberOption('Timeout (Ms)', 'timeoutMs', [1, 300000], 10000, description, extra);
 }
 
 /** The IANA time zone {date} / {购买日期} is written in. */

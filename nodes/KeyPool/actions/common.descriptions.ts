@@ -1,26 +1,23 @@
 /** Key Pool parameters that several operations show; each stands once, where it always stood in the form. */
 import type { INodeProperties } from 'n8n-workflow';
 
-export const sku: INodeProperties = {
-	displayName: 'SKU',
-	name: 'sku',
-	type: 'string',
+import { skuProperty } from '../../shared/descriptions';
+
+export const sku: INodeProperties = skuProperty({
 	default: '',
 	required: true,
 	placeholder: 'STEAM-50',
 	description: 'Product code the keys belong to (must match the SKU in shop orders)',
 	displayOptions: { show: { operation: ['import', 'listKeys', 'voidKeys', 'upsertProduct'] } },
-};
+});
 
-export const skuFilter: INodeProperties = {
-	displayName: 'SKU',
+export const skuFilter: INodeProperties = skuProperty({
 	name: 'skuFilter',
-	type: 'string',
 	default: '',
 	placeholder: 'All SKUs',
 	description: 'Only this SKU; empty for every SKU',
 	displayOptions: { show: { operation: ['getStock', 'exportKeys'] } },
-};
+});
 
 export const status: INodeProperties = {
 	displayName: 'Status',

@@ -6,6 +6,7 @@
  */
 import type { IDisplayOptions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
+import { operationProperty } from '../../shared/descriptions';
 import { sku, skuFilter, status } from './common.descriptions';
 import * as getDelivery from './delivery/getDelivery.operation';
 import * as exportKeys from './key/exportKeys.operation';
@@ -27,7 +28,7 @@ const menu = {
 };
 
 function operation(options: INodePropertyOptions[], defaultValue: string, show: IDisplayOptions['show']): INodeProperties {
-	return { displayName: 'Operation', name: 'operation', type: 'options', noDataExpression: true, options, default: defaultValue, displayOptions: { show } };
+	return operationProperty(options, defaultValue, { displayOptions: { show } });
 }
 
 export const properties: INodeProperties[] = [

@@ -1,32 +1,13 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { listBlocklist, type BlockKind } from '../../core/risk';
+import { limitProperty } from '../../shared/descriptions';
 import type { Emit, StoreSetup } from '../../shared/runner';
+import { kindProperty } from './common.descriptions';
 
-export const description: INodeProperties[] = [
-	{
-		displayName: 'Type',
-		name: 'kindFilter',
-		type: 'options',
-		options: [
-			{ name: 'All', value: 'all' },
-			{ name: 'Buyer ID', value: 'buyer' },
-			{ name: 'Email', value: 'email' },
-			{ name: 'IP', value: 'ip' },
-		],
-		default: 'all',
-		displayOptions: { show: { operation: ['listBlocklist'] } },
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { operation: ['listBlocklist'] } },
-	},
-];
+const listOnly = { show: { operation: ['listBlocklist'] } };
+
+export const description: INodeProperties[] = [kindProperty('kindFilter', listOnly, true), limitProperty({ displayOptions: listOnly })];
 
 export async function execute(this: IExecuteFunctions, i: number, { store }: StoreSetup, emit: Emit): Promise<void> {
 	const kind = this.getNodeParameter('kindFilter', i, 'all') as string;

@@ -4,6 +4,7 @@
  */
 import type { INodeProperties } from 'n8n-workflow';
 
+import { operationProperty } from '../../shared/descriptions';
 import * as addToBlocklist from './addToBlocklist.operation';
 import * as approveHeld from './approveHeld.operation';
 import { kind, line, orderId, value } from './common.descriptions';
@@ -12,12 +13,8 @@ import * as listBlocklist from './listBlocklist.operation';
 import * as removeFromBlocklist from './removeFromBlocklist.operation';
 
 export const properties: INodeProperties[] = [
-	{
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		options: [
+	operationProperty(
+		[
 			{ name: 'Add to Blocklist', value: 'addToBlocklist', description: 'Block a buyer ID, email or IP', action: 'Add to blocklist' },
 			{
 				name: 'Approve Held Order',
@@ -29,8 +26,8 @@ export const properties: INodeProperties[] = [
 			{ name: 'List Blocklist', value: 'listBlocklist', description: 'List blocked buyer IDs, emails and IPs', action: 'List blocklist' },
 			{ name: 'Remove From Blocklist', value: 'removeFromBlocklist', description: 'Unblock a buyer ID, email or IP', action: 'Remove from blocklist' },
 		],
-		default: 'evaluate',
-	},
+		'evaluate',
+	),
 	orderId,
 	line,
 	...approveHeld.description,

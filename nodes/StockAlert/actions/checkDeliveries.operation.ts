@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { stuckDeliveries } from '../../core/alerts';
+import { limitProperty } from '../../shared/descriptions';
 import type { Emit, StoreSetup } from '../../shared/runner';
 
 export const description: INodeProperties[] = [
@@ -22,15 +23,10 @@ export const description: INodeProperties[] = [
 		description: 'Report deliveries sent this long ago and still not marked shipped on the shop. 0 turns this check off.',
 		displayOptions: { show: { operation: ['checkDeliveries'] } },
 	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
+	limitProperty({
 		description: 'Max number of results to return for each of the two checks (oldest first)',
 		displayOptions: { show: { operation: ['checkDeliveries'] } },
-	},
+	}),
 ];
 
 export async function execute(this: IExecuteFunctions, i: number, { store }: StoreSetup, emit: Emit): Promise<void> {

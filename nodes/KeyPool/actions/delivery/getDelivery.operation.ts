@@ -1,41 +1,17 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { deliveryDetails } from '../../../core/delivery';
+import { includeKeysProperty, orderIdProperty, shopProperty, skuProperty } from '../../../shared/descriptions';
 import type { Emit, StoreSetup } from '../../../shared/runner';
 
+const getDelivery = { show: { operation: ['getDelivery'] } };
+
+/** The order is typed in (no item defaults); Shop and SKU have names of their own, as saved workflows have them. */
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Order ID',
-		name: 'orderId',
-		type: 'string',
-		default: '',
-		required: true,
-		displayOptions: { show: { operation: ['getDelivery'] } },
-	},
-	{
-		displayName: 'Shop',
-		name: 'deliveryShop',
-		type: 'string',
-		default: '',
-		description: 'The shop the order belongs to. An order is identified by Shop + Order ID + SKU, so two shops may use the same order ID. Empty: the default shop.',
-		displayOptions: { show: { operation: ['getDelivery'] } },
-	},
-	{
-		displayName: 'SKU',
-		name: 'deliverySku',
-		type: 'string',
-		default: '',
-		placeholder: 'All lines of the order',
-		displayOptions: { show: { operation: ['getDelivery'] } },
-	},
-	{
-		displayName: 'Include Keys in Output',
-		name: 'includeKeys',
-		type: 'boolean',
-		default: false,
-		description: 'Whether to output the keys in plain text. Off: masked like ABCD…WXYZ. Plain keys end up in n8n execution data.',
-		displayOptions: { show: { operation: ['getDelivery'] } },
-	},
+	orderIdProperty({ default: '', displayOptions: getDelivery }),
+	shopProperty({ name: 'deliveryShop', default: '', displayOptions: getDelivery }),
+	skuProperty({ name: 'deliverySku', default: '', placeholder: 'All lines of the order', displayOptions: getDelivery }),
+	includeKeysProperty('Whether to output the keys in plain text. Off: masked like ABCD…WXYZ. Plain keys end up in n8n execution data.', { displayOptions: getDelivery }),
 ];
 
 export async function execute(this: IExecuteFunctions, i: number, { store }: StoreSetup, emit: Emit): Promise<void> {

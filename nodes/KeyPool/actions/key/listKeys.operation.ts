@@ -1,19 +1,12 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import type { KeyStatus } from '../../../core/store';
+import { limitProperty } from '../../../shared/descriptions';
 import type { Emit, StoreSetup } from '../../../shared/runner';
 
 /** Shown with the SKU and the status (common.descriptions.ts) above them. */
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { operation: ['listKeys'] } },
-	},
+	limitProperty({ displayOptions: { show: { operation: ['listKeys'] } } }),
 	{
 		displayName: 'Offset',
 		name: 'offset',

@@ -1,5 +1,6 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
+import { reasonProperty } from '../../../shared/descriptions';
 import type { Emit, StoreSetup } from '../../../shared/runner';
 
 /** Shown with the SKU (common.descriptions.ts) above them. */
@@ -42,13 +43,7 @@ export const description: INodeProperties[] = [
 		default: '',
 		displayOptions: { show: { operation: ['voidKeys'], voidSelector: ['batch'] } },
 	},
-	{
-		displayName: 'Reason',
-		name: 'reason',
-		type: 'string',
-		default: '',
-		displayOptions: { show: { operation: ['voidKeys'] } },
-	},
+	reasonProperty({ displayOptions: { show: { operation: ['voidKeys'] } } }),
 ];
 
 export async function execute(this: IExecuteFunctions, i: number, { store, actor }: StoreSetup, emit: Emit): Promise<void> {
