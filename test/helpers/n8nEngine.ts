@@ -539,3 +539,14 @@ function mergeConnection(connections: IConnections, from: string, outputIndex: n
 	while (main.length <= outputIndex) main.push([]);
 	(main[outputIndex] ??= []).push({ node: to, type: NodeConnectionTypes.Main, index: 0 });
 }
+
+/** Node builders for workflow JSON: ids and positions numbered in creation order. */
+export function workflowBuilders() {
+	let n = 0;
+	const node = (name: string, type: string, parameters: Record<string, unknown>, extra: Partial<INode> = {}): INode =>
+		({ id: `n${++n}`, name, type, typeVersion: 1, position: [n * 200, 0], parameters, ...extra }) as INode;
+	const start = () => node('Start', MANUAL_TRIGGER_NODE_TYPE, {});
+	const data = (items: unknown[]) => node('Data', SET_ITEMS_NODE_TYPE, { items: JSON.stringify(items) });
+	const json = (items: INodeExecutionData[] | undefined) => (items ?? []).map((i) => i.json);
+	return { node, start, data, json };
+}

@@ -25,6 +25,7 @@ import { startShopServer, type ShopPeer } from '../helpers/shopServer';
 import { startTlsServer, type TlsPeer } from '../helpers/tlsServer';
 import { raceShips, type ShipJob } from './workers/shipWorker';
 import { captureOutput } from '../helpers/capture';
+import { shipParams } from '../helpers/nodeParams';
 
 const SHIP = 'n8n-nodes-auto-delivery.markShipped';
 const TOKEN = 'shop-api-token-9f8e7d6c5b4a';
@@ -108,19 +109,7 @@ function suite(kind: DbKind) {
 	}
 	const shipPath = (orderId: string) => `/api/orders/${encodeURIComponent(orderId)}/ship`;
 	const shipNode = (params: Record<string, unknown> = {}, extra: Partial<INode> = {}) =>
-		node('Ship', SHIP, {
-			lookup: 'deliveryId',
-			deliveryId: '={{ $json.deliveryId }}',
-			mode: 'callApi',
-			requireSent: true,
-			whenNotSent: 'route',
-			method: 'POST',
-			path: '/orders/{orderId}/ship',
-			body: '{"orderId": "{orderId}", "status": "shipped"}',
-			referenceField: 'reference',
-			options: { backoffMs: 5, timeoutMs: 3000 },
-			...params,
-		}, extra);
+		node('Ship', SHIP, { ...shipParams('{"orderId": "{orderId}", "status": "shipped"}', { backoffMs: 5, timeoutMs: 3000 }), ...params }, extra);
 	const run = (items: unknown[], ship: INode, creds = credentials()) =>
 		runWorkflow(
 			{ nodes: [node('Start', MANUAL_TRIGGER_NODE_TYPE, {}), node('Data', SET_ITEMS_NODE_TYPE, { items: JSON.stringify(items) }), ship], connections: chain('Start', 'Data', 'Ship') },

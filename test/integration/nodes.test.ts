@@ -3,15 +3,16 @@
  * JSON, with a real SQLite store (and PostgreSQL for the credential test's failure modes).
  */
 import * as iconv from 'iconv-lite';
-import type { IExecuteFunctions, INode, INodeExecutionData, INodeType } from 'n8n-workflow';
+import type { IExecuteFunctions, INode, INodeType } from 'n8n-workflow';
 
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
 import { closeAllStores } from '../../nodes/core/store';
 import { KeyPool } from '../../nodes/KeyPool/KeyPool.node';
 import { testKeyStoreCredential } from '../../nodes/shared/store';
 import { dropStore, storeConfig } from '../helpers/db';
-import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode } from '../helpers/n8nEngine';
+import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode, workflowBuilders } from '../helpers/n8nEngine';
 import { captureOutput } from '../helpers/capture';
+import { claimParams } from '../helpers/nodeParams';
 
 const POOL = 'n8n-nodes-auto-delivery.keyPool';
 const CLAIM = 'n8n-nodes-auto-delivery.claimKey';
@@ -43,12 +44,7 @@ const nodeTypes: Record<string, INodeType> = {
 	[CLAIM]: new ClaimKey(),
 };
 
-let n = 0;
-const node = (name: string, type: string, parameters: Record<string, unknown>, extra: Partial<INode> = {}): INode =>
-	({ id: `n${++n}`, name, type, typeVersion: 1, position: [n * 200, 0], parameters, ...extra }) as INode;
-const start = () => node('Start', MANUAL_TRIGGER_NODE_TYPE, {});
-const data = (items: unknown[]) => node('Data', SET_ITEMS_NODE_TYPE, { items: JSON.stringify(items) });
-const json = (items: INodeExecutionData[] | undefined) => (items ?? []).map((i) => i.json);
+const { node, start, data, json } = workflowBuilders();
 
 async function run(nodes: INode[], connections = chain(...nodes.map((x) => x.name)), credentials = [{ type: 'autoDeliveryKeyStore', data: credData }]) {
 	return runWorkflow({ nodes, connections }, { nodeTypes, credentials });
@@ -119,12 +115,7 @@ describe('Claim Key node in the n8n engine', () => {
 	];
 	const claimNode = (params: Record<string, unknown> = {}, extra: Partial<INode> = {}) =>
 		node('Claim', CLAIM, {
-			orderId: '={{ $json.orderId }}',
-			sku: '={{ $json.sku }}',
-			quantity: '={{ $json.quantity }}',
-			strategy: 'sequential',
-			includeKeys: false,
-			details: { buyerId: '={{ $json.buyer.id }}', buyerEmail: '={{ $json.buyer.email }}' },
+			...claimParams({ buyerId: '={{ $json.buyer.id }}', buyerEmail: '={{ $json.buyer.email }}' }),
 			...params,
 		}, extra);
 

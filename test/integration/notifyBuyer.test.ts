@@ -21,11 +21,12 @@ import { NotifyBuyer } from '../../nodes/NotifyBuyer/NotifyBuyer.node';
 import { testSmtpCredential } from '../../nodes/shared/notify';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';
 import { describeDb, dropStore, storeConfig } from '../helpers/db';
-import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode } from '../helpers/n8nEngine';
+import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode, workflowBuilders } from '../helpers/n8nEngine';
 import { startShopServer, type ShopPeer } from '../helpers/shopServer';
 import { startSmtpServer, type SmtpPeer } from '../helpers/smtpServer';
 import { raceNotify } from './workers/notifyWorker';
 import { captureOutput } from '../helpers/capture';
+import { claimParams } from '../helpers/nodeParams';
 
 const POOL = 'n8n-nodes-auto-delivery.keyPool';
 const CLAIM = 'n8n-nodes-auto-delivery.claimKey';
@@ -55,23 +56,12 @@ let smtp: SmtpPeer;
 let shop: ShopPeer;
 let store: KeyStore;
 
-let n = 0;
-const node = (name: string, type: string, parameters: Record<string, unknown>, extra: Partial<INode> = {}): INode =>
-	({ id: `n${++n}`, name, type, typeVersion: 1, position: [n * 200, 0], parameters, ...extra }) as INode;
-const start = () => node('Start', MANUAL_TRIGGER_NODE_TYPE, {});
-const data = (items: unknown[]) => node('Data', SET_ITEMS_NODE_TYPE, { items: JSON.stringify(items) });
+const { node, start, data } = workflowBuilders();
 const json = (items: INodeExecutionData[] | undefined) => (items ?? []).map((i) => i.json as Record<string, any>);
 const importNode = () =>
 	node('Import', POOL, { operation: 'import', sku: SKU, source: 'text', format: 'txt', keysText: KEYS.join('\n'), batchId: 'nb1', productName: PRODUCT });
 const claimNode = () =>
-	node('Claim', CLAIM, {
-		orderId: '={{ $json.orderId }}',
-		sku: '={{ $json.sku }}',
-		quantity: '={{ $json.quantity }}',
-		strategy: 'sequential',
-		includeKeys: false,
-		details: { buyerId: '={{ $json.buyer.id }}', buyerName: '={{ $json.buyer.name }}', buyerEmail: '={{ $json.buyer.email }}' },
-	});
+	node('Claim', CLAIM, claimParams({ buyerId: '={{ $json.buyer.id }}', buyerName: '={{ $json.buyer.name }}', buyerEmail: '={{ $json.buyer.email }}' }));
 /** Notify Buyer with only what the test sets: everything else keeps the node's defaults. */
 const notifyNode = (params: Record<string, unknown> = {}, extra: Partial<INode> = {}) => node('Notify', NOTIFY, { ...params }, extra);
 
@@ -148,6 +138,23 @@ beforeEach(() => {
 });
 
 // ------------------------------------------------------------------------------------------------
+
+/** A bare SMTP server on a free port that hands each whole message to `onMessage` to answer. */
+async function rawSmtp(onMessage: (raw: string, callback: (err?: Error | null, message?: string) => void) => void): Promise<{ server: SMTPServer; port: number }> {
+	const server = new SMTPServer({
+		authOptional: true,
+		disabledCommands: ['STARTTLS'],
+		logger: false,
+		closeTimeout: 500,
+		onData(stream, _session, callback) {
+			let raw = '';
+			stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
+			stream.on('end', () => onMessage(raw, callback));
+		},
+	});
+	await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+	return { server, port: (server.server.address() as net.AddressInfo).port };
+}
 
 describe('Notify Buyer by email, chained after Key Pool import and Claim Key', () => {
 	it('sends the default bilingual mail with the decrypted keys in text and HTML, and records the send', async () => {
@@ -401,22 +408,10 @@ describe('SMTP failures are recorded as send_failed, without the key, and the de
 
 	it('an SMTP reply that echoes the key is scrubbed from the error, the record and the event', async () => {
 		// A mail filter that quotes the offending content back, as some do.
-		const echo = new SMTPServer({
-			authOptional: true,
-			disabledCommands: ['STARTTLS'],
-			logger: false,
-			closeTimeout: 500,
-			onData(stream, _session, callback) {
-				let raw = '';
-				stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-				stream.on('end', () => {
-					const found = raw.match(/NBK-\d{4}-[A-Z0-9]+/);
-					callback(Object.assign(new Error(`Message refused: content "${found?.[0]}" looks like a licence key`), { responseCode: 554 }));
-				});
-			},
+		const { server: echo, port } = await rawSmtp((raw, callback) => {
+			const found = raw.match(/NBK-\d{4}-[A-Z0-9]+/);
+			callback(Object.assign(new Error(`Message refused: content "${found?.[0]}" looks like a licence key`), { responseCode: 554 }));
 		});
-		await new Promise<void>((res) => echo.listen(0, '127.0.0.1', () => res()));
-		const port = (echo.server.address() as net.AddressInfo).port;
 		try {
 			const o = order();
 			const d = await claimed(o);
@@ -561,22 +556,10 @@ describe('concurrency: one delivery, many senders → exactly one mail', () => {
 		let release!: () => void;
 		const gate = new Promise<void>((r) => (release = r));
 		const arrived: string[] = [];
-		const gated = new SMTPServer({
-			authOptional: true,
-			disabledCommands: ['STARTTLS'],
-			logger: false,
-			closeTimeout: 500,
-			onData(stream, _session, callback) {
-				let raw = '';
-				stream.on('data', (c: Buffer) => (raw += c.toString('utf8')));
-				stream.on('end', () => {
-					arrived.push(raw);
-					void gate.then(() => callback(null, `Queued as gated-${arrived.length}`));
-				});
-			},
+		const { server: gated, port } = await rawSmtp((raw, callback) => {
+			arrived.push(raw);
+			void gate.then(() => callback(null, `Queued as gated-${arrived.length}`));
 		});
-		await new Promise<void>((res) => gated.listen(0, '127.0.0.1', () => res()));
-		const port = (gated.server.address() as net.AddressInfo).port;
 		const begun = jest.spyOn(store, 'beginSend');
 		try {
 			const o = order();

@@ -28,6 +28,7 @@ import { captureOutput } from '../helpers/capture';
 import { dropStore, storeConfig } from '../helpers/db';
 import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode, type RunResult } from '../helpers/n8nEngine';
 import { startShopServer, type ShopPeer } from '../helpers/shopServer';
+import { shipParams } from '../helpers/nodeParams';
 
 const NOTIFY = 'n8n-nodes-auto-delivery.notifyBuyer';
 const SHIP = 'n8n-nodes-auto-delivery.markShipped';
@@ -259,23 +260,7 @@ describe('Notify Buyer (Webhook): an answer echoing the key, at every offset aro
 describe('Mark Shipped: a shop answer echoing the key (the body sends {deliveryContent}), at every offset around the cut', () => {
 	const rawBody = (pad: string, key: string) => `{"pad":"${pad}","content":"${JSON.stringify(key).slice(1, -1)}"}`;
 	const shipNode = (mode: Mode, body: string, extra: Partial<INode> = {}) =>
-		node(
-			'Ship',
-			SHIP,
-			{
-				lookup: 'deliveryId',
-				deliveryId: '={{ $json.deliveryId }}',
-				mode: 'callApi',
-				requireSent: true,
-				whenNotSent: 'route',
-				method: 'POST',
-				path: '/orders/{orderId}/ship',
-				body,
-				referenceField: 'reference',
-				options: { backoffMs: 5, timeoutMs: 3000, retries: mode.status >= 500 ? 1 : 0 },
-			},
-			extra,
-		);
+		node('Ship', SHIP, shipParams(body, { backoffMs: 5, timeoutMs: 3000, retries: mode.status >= 500 ? 1 : 0 }), extra);
 	const shipModes = ['raw400', 'wrapped400', 'php400', 'echo500'];
 
 	it.each(shipModes.map((k) => [k, MODES[k].title]))('%s: %s', async (name) => {

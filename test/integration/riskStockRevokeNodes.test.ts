@@ -4,7 +4,7 @@
  * over Shop Webhook items, outputs and pairedItem, continueOnFail, secrets kept out of execution
  * data and logs, and concurrent executions.
  */
-import type { ICredentialDataDecryptedObject, INode, INodeExecutionData, INodeType } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, INode, INodeType } from 'n8n-workflow';
 
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
 import type { KeyStore } from '../../nodes/core/store';
@@ -15,7 +15,7 @@ import { RiskCheck } from '../../nodes/RiskCheck/RiskCheck.node';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';
 import { StockAlert } from '../../nodes/StockAlert/StockAlert.node';
 import { type DbKind, describeDb, dropStore, storeConfig } from '../helpers/db';
-import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, runWorkflow } from '../helpers/n8nEngine';
+import { chain, runWorkflow, workflowBuilders } from '../helpers/n8nEngine';
 import { captureOutput } from '../helpers/capture';
 
 const RISK = 'n8n-nodes-auto-delivery.riskCheck';
@@ -30,12 +30,7 @@ const nodeTypes: Record<string, INodeType> = {
 	[CLAIM]: new ClaimKey(),
 };
 
-let n = 0;
-const node = (name: string, type: string, parameters: Record<string, unknown>, extra: Partial<INode> = {}): INode =>
-	({ id: `n${++n}`, name, type, typeVersion: 1, position: [n * 200, 0], parameters, ...extra }) as INode;
-const start = () => node('Start', MANUAL_TRIGGER_NODE_TYPE, {});
-const data = (items: unknown[]) => node('Data', SET_ITEMS_NODE_TYPE, { items: JSON.stringify(items) });
-const json = (items: INodeExecutionData[] | undefined) => (items ?? []).map((i) => i.json);
+const { node, start, data, json } = workflowBuilders();
 
 /** A Shop Webhook order.paid item (one per order line). */
 const paid = (orderId: string, sku: string, buyer: { id?: string | null; email?: string | null; ip?: string | null }, extra: Record<string, unknown> = {}) => ({

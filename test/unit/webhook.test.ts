@@ -19,21 +19,13 @@ import {
 	type WebhookRequest,
 	type WebhookSettings,
 } from '../../nodes/core/intake';
+import { EXAMPLE_ORDER } from '../helpers/orders';
 
 const SECRET = 'whsec-test-7f3a91c4e2b8';
 const NOW_S = 1_800_000_000;
 const NOW_MS = NOW_S * 1000;
 
-const EXAMPLE = {
-	event: 'order.paid',
-	orderId: 'T20261123001',
-	shop: 'helloworld',
-	buyer: { id: 'u123', name: '小明', email: 'buyer@example.com', ip: '203.0.113.7' },
-	items: [{ sku: 'STEAM-50', name: 'Steam 50', quantity: 2, price: 50 }],
-	amount: 100,
-	currency: 'CNY',
-	paidAt: '2026-11-23T10:00:00Z',
-};
+const EXAMPLE = EXAMPLE_ORDER;
 
 const BASE: WebhookSettings = { secret: SECRET };
 

@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import { keyFields } from '../../core/delivery';
 import type { RevokeResult } from '../../core/store';
-
 
 /** One order line: what was revoked, keys as display strings (masked unless revealed). */
 export function revokeItem(r: RevokeResult): IDataObject {
@@ -16,9 +16,7 @@ export function revokeItem(r: RevokeResult): IDataObject {
 		buyerSaw: r.buyerSaw,
 		reason: r.reason,
 		quantity: r.quantity,
-		keys: r.keys.map((k) => k.key ?? k.masked),
-		keyIds: r.keys.map((k) => k.id),
-		keysMasked: r.keys.some((k) => k.key === undefined),
+		...keyFields(r.keys),
 		revokedKeyIds: r.revokedKeyIds,
 		returnedKeyIds: r.returnedKeyIds,
 		returnedToStock: r.returnedKeyIds.length,

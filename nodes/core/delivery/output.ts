@@ -1,5 +1,5 @@
 /** The item shapes the nodes output for claims and deliveries (plain data, no n8n types). */
-import { type ClaimResult, type Delivery, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from '../store';
+import { type ClaimResult, type DeliveredKey, type Delivery, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from '../store';
 
 /** The delivery line an item is about: its identity (shop + orderId + sku) and where it stands. */
 export interface DeliveryLine {
@@ -42,6 +42,11 @@ const MESSAGES: Record<NotDeliveredReason, (r: { sku: string; quantity: number; 
 	unknown_sku: (r) => `Unknown SKU "${r.sku}": import keys or create the product first.`,
 };
 
+/** Keys as display strings (masked unless revealed), their ids, and whether any is masked. */
+export function keyFields(keys: DeliveredKey[]): { keys: string[]; keyIds: Array<number | null>; keysMasked: boolean } {
+	return { keys: keys.map((k) => k.key ?? k.masked), keyIds: keys.map((k) => k.id), keysMasked: keys.some((k) => k.key === undefined) };
+}
+
 export function deliveryItem(d: DeliveryWithKeys, alreadyDelivered: boolean): DeliveredItem {
 	return {
 		deliveryId: d.id,
@@ -50,9 +55,7 @@ export function deliveryItem(d: DeliveryWithKeys, alreadyDelivered: boolean): De
 		sku: d.sku,
 		quantity: d.quantity,
 		status: d.status,
-		keys: d.keys.map((k) => k.key ?? k.masked),
-		keyIds: d.keys.map((k) => k.id),
-		keysMasked: d.keys.some((k) => k.key === undefined),
+		...keyFields(d.keys),
 		alreadyDelivered,
 		fixedContent: d.fixedContent,
 		buyer: d.buyer,
