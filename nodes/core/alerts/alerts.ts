@@ -10,6 +10,7 @@
  */
 import { ValidationError } from '../errors';
 import { type Actor, type KeyStore, type StalledDelivery, type StockState, orderLabel } from '../store';
+import type { DeliveryLine } from '../delivery';
 
 export type { StockState } from '../store';
 
@@ -79,15 +80,8 @@ export async function checkStock(
 
 // ---------------------------------------------------------------- stuck deliveries
 
-export interface StuckDelivery {
+export interface StuckDelivery extends DeliveryLine {
 	problem: 'not_sent' | 'not_shipped';
-	deliveryId: number;
-	orderId: string;
-	/** null: the default shop. */
-	shop: string | null;
-	sku: string;
-	quantity: number;
-	status: string;
 	createdAt: string;
 	sentAt: string | null;
 	/** Minutes since the claim (not_sent) or since the send (not_shipped). */
