@@ -213,6 +213,11 @@ function buildChild(): string {
 		fs.mkdirSync(path.dirname(dest), { recursive: true });
 		fs.writeFileSync(dest, js);
 	}
+	if (!LAYOUT_BY_DOMAIN) {
+		// A flat core from before the cut: the child's `nodes/core/store` and `nodes/core/keyfiles` are its KeyStore and parse.
+		fs.writeFileSync(path.join(outRoot, 'nodes', 'core', 'store.js'), "module.exports = require('./KeyStore');\n");
+		fs.writeFileSync(path.join(outRoot, 'nodes', 'core', 'keyfiles.js'), "module.exports = require('./parse');\n");
+	}
 	childJs = path.join(outRoot, 'test', 'bench', 'importChild.js');
 	process.on('exit', () => fs.rmSync(outRoot, { recursive: true, force: true }));
 	return childJs;
