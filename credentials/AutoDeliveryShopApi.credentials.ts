@@ -1,8 +1,15 @@
 import type { ICredentialType, INodeProperties, Icon } from 'n8n-workflow';
 
+const custom = { show: { platform: ['custom'] } };
+const woo = { show: { platform: ['woocommerce'] } };
+const shopify = { show: { platform: ['shopify'] } };
+
 /**
- * The seller's shop: where Mark Shipped calls (base URL + authentication) and the secret the shop
- * signs its webhooks with (checked by Shop Webhook).
+ * The seller's shop: its Platform (Custom HTTP API — a base URL and authentication, the only kind
+ * before platforms existed and still the default — or WooCommerce, Shopify, Stripe, Lemon Squeezy,
+ * Paddle Billing with their own fields), where Mark Shipped calls, and the secret the shop signs its
+ * webhooks with (checked by Shop Webhook, whatever the platform). The "API URL" fields of the
+ * hosted platforms are hidden: empty means the platform's own URL; tests point them at local peers.
  */
 export class AutoDeliveryShopApi implements ICredentialType {
 	name = 'autoDeliveryShopApi';
@@ -15,12 +22,27 @@ export class AutoDeliveryShopApi implements ICredentialType {
 
 	properties: INodeProperties[] = [
 		{
+			displayName: 'Platform',
+			name: 'platform',
+			type: 'options',
+			options: [
+				{ name: 'Custom HTTP API', value: 'custom', description: 'Any shop API: a Base URL and a token or header' },
+				{ name: 'Lemon Squeezy', value: 'lemonsqueezy', description: 'Webhook signing secret only: Lemon Squeezy has no fulfil call' },
+				{ name: 'Paddle Billing', value: 'paddle', description: 'API key (Developer tools > Authentication)' },
+				{ name: 'Shopify', value: 'shopify', description: 'GraphQL Admin API: an access token, or a Dev Dashboard app’s client ID and secret' },
+				{ name: 'Stripe', value: 'stripe', description: 'Secret key (Developers > API keys)' },
+				{ name: 'WooCommerce', value: 'woocommerce', description: 'REST API consumer key and secret (WooCommerce > Settings > Advanced > REST API)' },
+			],
+			default: 'custom',
+		},
+		{
 			displayName: 'Base URL',
 			name: 'baseUrl',
 			type: 'string',
 			default: '',
 			placeholder: 'https://shop.example.com/api',
 			description: 'Root of the shop API. Mark Shipped paths are relative to it. Leave empty if you only receive webhooks.',
+			displayOptions: custom,
 		},
 		{
 			displayName: 'Authentication',
@@ -32,6 +54,7 @@ export class AutoDeliveryShopApi implements ICredentialType {
 				{ name: 'Custom Header', value: 'header' },
 			],
 			default: 'none',
+			displayOptions: custom,
 		},
 		{
 			displayName: 'Token',
@@ -40,14 +63,14 @@ export class AutoDeliveryShopApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			description: 'Sent as "Authorization: Bearer <token>"',
-			displayOptions: { show: { authType: ['bearer'] } },
+			displayOptions: { show: { platform: ['custom'], authType: ['bearer'] } },
 		},
 		{
 			displayName: 'Header Name',
 			name: 'headerName',
 			type: 'string',
 			default: 'X-Api-Key',
-			displayOptions: { show: { authType: ['header'] } },
+			displayOptions: { show: { platform: ['custom'], authType: ['header'] } },
 		},
 		// The value of an API-key header (X-Api-Key: …) is the shop's secret: masked like a password.
 		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
@@ -57,7 +80,142 @@ export class AutoDeliveryShopApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			displayOptions: { show: { authType: ['header'] } },
+			displayOptions: { show: { platform: ['custom'], authType: ['header'] } },
+		},
+		{
+			displayName: 'Store URL',
+			name: 'wooStoreUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'https://shop.example.com',
+			description: 'Address of the WordPress site (with its folder if WordPress is installed in one). Must be https:// — WooCommerce accepts the keys only over HTTPS.',
+			displayOptions: woo,
+		},
+		{
+			displayName: 'Consumer Key',
+			name: 'wooConsumerKey',
+			type: 'string',
+			default: '',
+			placeholder: 'ck_…',
+			description: 'From WooCommerce > Settings > Advanced > REST API > Add key (permissions: Read/Write)',
+			displayOptions: woo,
+		},
+		{
+			displayName: 'Consumer Secret',
+			name: 'wooConsumerSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			placeholder: 'cs_…',
+			description: 'Shown once, next to the Consumer Key, when the key is generated',
+			displayOptions: woo,
+		},
+		{
+			displayName: 'Allow Plain HTTP (Testing Only)',
+			name: 'wooAllowHttp',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to accept an http:// Store URL. The keys then travel unencrypted, and a real WooCommerce accepts them over plain HTTP only when WordPress believes the request is HTTPS (e.g. behind a TLS proxy). For a local test shop only.',
+			displayOptions: woo,
+		},
+		{
+			displayName: 'Shop',
+			name: 'shopifyShop',
+			type: 'string',
+			default: '',
+			placeholder: 'mystore',
+			description: 'The store’s myshopify.com name: mystore for mystore.myshopify.com (Settings > Domains)',
+			displayOptions: shopify,
+		},
+		{
+			displayName: 'Authentication',
+			name: 'shopifyAuth',
+			type: 'options',
+			options: [
+				{ name: 'Admin API Access Token', value: 'accessToken', description: 'Token (shpat_…) of a custom app created in the Shopify admin' },
+				{ name: 'Client ID and Secret', value: 'clientCredentials', description: 'A Dev Dashboard app installed on your store: a token is requested when needed' },
+			],
+			default: 'accessToken',
+			displayOptions: shopify,
+		},
+		{
+			displayName: 'Admin API Access Token',
+			name: 'shopifyAccessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			placeholder: 'shpat_…',
+			displayOptions: { show: { platform: ['shopify'], shopifyAuth: ['accessToken'] } },
+		},
+		{
+			displayName: 'Client ID',
+			name: 'shopifyClientId',
+			type: 'string',
+			default: '',
+			displayOptions: { show: { platform: ['shopify'], shopifyAuth: ['clientCredentials'] } },
+		},
+		{
+			displayName: 'Client Secret',
+			name: 'shopifyClientSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			displayOptions: { show: { platform: ['shopify'], shopifyAuth: ['clientCredentials'] } },
+		},
+		{
+			displayName: 'API Version',
+			name: 'shopifyApiVersion',
+			type: 'string',
+			default: '2026-10',
+			description: 'Admin API version (YYYY-MM). Shopify supports each version for at least 12 months.',
+			displayOptions: shopify,
+		},
+		{
+			displayName: 'Shopify Admin URL',
+			name: 'shopifyAdminUrl',
+			type: 'hidden',
+			default: '',
+		},
+		{
+			displayName: 'Secret Key',
+			name: 'stripeSecretKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			placeholder: 'sk_live_…',
+			description: 'Secret key (sk_live_… / sk_test_…) or a restricted key (rk_…) from Developers > API keys',
+			displayOptions: { show: { platform: ['stripe'] } },
+		},
+		{
+			displayName: 'Stripe API URL',
+			name: 'stripeApiUrl',
+			type: 'hidden',
+			default: '',
+		},
+		{
+			displayName: 'API Key',
+			name: 'paddleApiKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			placeholder: 'pdl_live_apikey_…',
+			description: 'From Paddle > Developer tools > Authentication',
+			displayOptions: { show: { platform: ['paddle'] } },
+		},
+		{
+			displayName: 'Sandbox',
+			name: 'paddleSandbox',
+			type: 'boolean',
+			default: false,
+			description: 'Whether the key is a sandbox key (pdl_sdbx_…): calls go to sandbox-api.paddle.com',
+			displayOptions: { show: { platform: ['paddle'] } },
+		},
+		{
+			displayName: 'Paddle API URL',
+			name: 'paddleApiUrl',
+			type: 'hidden',
+			default: '',
 		},
 		{
 			displayName: 'Webhook Signing Secret',
@@ -74,6 +232,7 @@ export class AutoDeliveryShopApi implements ICredentialType {
 			type: 'boolean',
 			default: false,
 			description: 'Whether to accept self-signed certificates from the shop API',
+			displayOptions: { show: { platform: ['custom', 'woocommerce'] } },
 		},
 	];
 }

@@ -13,7 +13,8 @@ export class MarkShipped implements INodeType {
 		icon: { light: 'file:markShipped.svg', dark: 'file:markShipped.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["mode"] === "recordOnly" ? "Record Only" : $parameter["method"] + " " + $parameter["path"]}}',
+		subtitle:
+			'={{$parameter["mode"] === "recordOnly" ? "Record Only" : $parameter["platform"] === "woocommerce" ? "WooCommerce" : $parameter["platform"] === "shopify" ? "Shopify" : ($parameter["platform"] || "custom") !== "custom" ? "Record Only (" + $parameter["platform"] + ")" : $parameter["method"] + " " + $parameter["path"]}}',
 		description: 'Mark an order shipped on the shop (发货) — only after the buyer was sent the content, never fake shipping (虚假发货)',
 		defaults: { name: 'Mark Shipped' },
 		usableAsTool: true,
@@ -26,7 +27,8 @@ export class MarkShipped implements INodeType {
 				name: 'autoDeliveryShopApi',
 				required: true,
 				testedBy: 'autoDeliveryShopApiTest',
-				displayOptions: { show: { mode: ['callApi'] } },
+				// the record-only presets (Stripe, Lemon Squeezy, Paddle) call nothing
+				displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify'] } },
 			},
 		],
 		properties,

@@ -1,6 +1,7 @@
 /**
  * Mark Shipped's parameters: the delivery to find, the mode (call the shop API, or record only),
- * the fake-shipping guard, the shop request and its options.
+ * the platform (Custom HTTP API — the request below, the default — or a preset), the fake-shipping
+ * guard, the shop request, the presets' own settings and the call options.
  */
 import type { INodeProperties } from 'n8n-workflow';
 
@@ -10,6 +11,17 @@ import { findDeliveryProperties, maxRetriesOption, optionsCollection, retryDelay
 const DEFAULT_BODY = '{\n  "orderId": "{orderId}",\n  "status": "shipped"\n}';
 
 const callApi = { show: { mode: ['callApi'] } };
+const RECORD = 'Its API has no fulfil call: record the shipment only (no credential needed)';
+/** The Platform options: value, name, description. */
+const PLATFORMS: Array<[string, string, string]> = [
+	['custom', 'Custom HTTP API', 'Call the shop API of the credential with the method, path and body below'],
+	['lemonsqueezy', 'Lemon Squeezy', RECORD],
+	['paddle', 'Paddle Billing', RECORD],
+	['shopify', 'Shopify', "Fulfil the order's open fulfillment orders (GraphQL Admin API)"],
+	['stripe', 'Stripe', RECORD],
+	['woocommerce', 'WooCommerce', 'Set the order to Completed (REST API v3)'],
+];
+const customApi = { show: { mode: ['callApi'], platform: ['custom'] } };
 
 export const properties: INodeProperties[] = [
 	...findDeliveryProperties({
@@ -30,6 +42,16 @@ export const properties: INodeProperties[] = [
 			{ name: 'Record Only', value: 'recordOnly', description: 'Record the shipment without calling anything (you shipped it another way)' },
 		],
 		default: 'callApi',
+	},
+	{
+		displayName: 'Platform',
+		name: 'platform',
+		type: 'options',
+		options: PLATFORMS.map(([value, name, description]) => ({ name, value, description })),
+		default: 'custom',
+		displayOptions: callApi,
+		description:
+			"Where the shipment goes. With a platform, the delivery's order ID is the platform's order ID and the credential's Platform must match. WooCommerce and Shopify mark the whole order, so they wait until every line of the order was sent.",
 	},
 	{
 		displayName: 'Require Sent',
@@ -63,7 +85,7 @@ export const properties: INodeProperties[] = [
 			{ name: 'PUT', value: 'PUT' },
 		],
 		default: 'POST',
-		displayOptions: callApi,
+		displayOptions: customApi,
 	},
 	{
 		displayName: 'Path',
@@ -71,7 +93,7 @@ export const properties: INodeProperties[] = [
 		type: 'string',
 		default: '/orders/{orderId}/ship',
 		required: true,
-		displayOptions: callApi,
+		displayOptions: customApi,
 		description:
 			'Relative to the Base URL of the credential. Variables are URL-encoded: {orderId} {订单号}, {productName} {商品名称}, {buyerName} {买家昵称}, {quantity} {数量}, {date} {购买日期}.',
 	},
@@ -80,7 +102,7 @@ export const properties: INodeProperties[] = [
 		name: 'body',
 		type: 'json',
 		default: DEFAULT_BODY,
-		displayOptions: { show: { mode: ['callApi'], method: ['POST', 'PUT', 'PATCH', 'DELETE'] } },
+		displayOptions: { show: { mode: ['callApi'], platform: ['custom'], method: ['POST', 'PUT', 'PATCH', 'DELETE'] } },
 		description:
 			'Template of the JSON sent to the shop; empty sends no body. Variables inside quotes are escaped ("Order {orderId}"); a variable on its own becomes a JSON value ({quantity} a number, others a string). {deliveryContent} / {发货内容} (the keys, one per line) is decrypted only for this request, for shops that deliver the content through their own API.',
 	},
@@ -89,8 +111,30 @@ export const properties: INodeProperties[] = [
 		name: 'referenceField',
 		type: 'string',
 		default: DEFAULT_REFERENCE_FIELD,
-		displayOptions: callApi,
+		displayOptions: customApi,
 		description: 'Dotted path into the JSON answer (e.g. reference or data.shipment.id) whose value is stored as the shop reference; empty: none',
+	},
+	{
+		displayName: 'Order Note',
+		name: 'wooNote',
+		type: 'options',
+		options: [
+			{ name: 'None', value: 'none' },
+			{ name: 'Private Note', value: 'private', description: 'Seen by the shop staff only' },
+			{ name: 'Note to Customer', value: 'customer', description: 'Shown to the buyer, who is e-mailed by WooCommerce' },
+		],
+		default: 'none',
+		displayOptions: { show: { mode: ['callApi'], platform: ['woocommerce'] } },
+		description:
+			'Whether to also add an order note listing what was delivered, with the keys masked (ABCD…WXYZ). Added after the order is completed; if it fails, the shipment still counts and the output says so.',
+	},
+	{
+		displayName: 'Notify Customer',
+		name: 'notifyCustomer',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { mode: ['callApi'], platform: ['shopify'] } },
+		description: 'Whether Shopify e-mails the buyer a shipping confirmation for the fulfillment',
 	},
 	{
 		displayName: 'Shop Reference',
@@ -107,6 +151,6 @@ export const properties: INodeProperties[] = [
 			timeZoneOption({ default: 'Asia/Shanghai', description: 'IANA time zone of {date} {购买日期}' }),
 			timeoutOption('How long to wait for each attempt'),
 		],
-		{ displayOptions: callApi },
+		{ displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify'] } } },
 	),
 ];

@@ -1,33 +1,30 @@
 /**
  * Mark Shipped's execute: the one item runner; each item is shipped (output Shipped) or not (output
- * Not Sent, with the reason), and under On Error → Continue a failure goes to Not Sent too.
+ * Not Sent, with the reason), and under On Error → Continue a failure goes to Not Sent too. The
+ * Custom HTTP API platform runs the templated request (delivery/ship.ts); a preset runs
+ * delivery/shipPlatforms (platform.ts reads its parameters).
  */
 import { NodeOperationError, type ICredentialDataDecryptedObject, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
-import { DEFAULT_REFERENCE_FIELD, ShipError, shipDelivery, shipItem, type ShipInput } from '../core/delivery';
-import { openStore, ownMessage, runItems, type Failed, type StoreSetup } from '../shared/runner';
+import { DEFAULT_REFERENCE_FIELD, ShipError, platformShipItem, shipDelivery, shipItem, shipViaPlatform, type ShipInput, type ShipItem, type ShipOutcome } from '../core/delivery';
+import { openStore, ownMessage, runItems, type Failed } from '../shared/runner';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials } from '../shared/shopApi';
+import { platformInputFor, type ShipSetup } from './platform';
 
 const SHIPPED = 0;
 const NOT_SENT = 1;
-
-/** The store, opened once per execution; the shop credential is read when an item first calls the shop. */
-interface ShipSetup extends StoreSetup {
-	shopCredentials?: ICredentialDataDecryptedObject;
-}
 
 export async function shipItems(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const failed: Failed = (i, message, error) => ({ output: NOT_SENT, json: failedItem(items[i].json, message, error) });
 	return await runItems<ShipSetup>(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, setup, emit) => {
-		const input = await shipInputFor(this, i, setup);
-		const outcome = await shipDelivery(setup.store, input);
-		const json = { ...items[i].json, ...shipItem(outcome) } as IDataObject;
+		const { outcome, item, requireSent } = await shipOne(this, i, setup);
+		const json = { ...items[i].json, ...item } as IDataObject;
 		if (outcome.outcome === 'shipped') {
 			emit(SHIPPED, json);
 			return;
 		}
-		if (outcome.outcome === 'not_sent' && input.requireSent && this.getNodeParameter('whenNotSent', i, 'route') === 'error') {
+		if (outcome.outcome === 'not_sent' && requireSent && this.getNodeParameter('whenNotSent', i, 'route') === 'error') {
 			throw new NodeOperationError(this.getNode(), outcome.message, {
 				itemIndex: i,
 				description: 'Nothing was called and nothing was changed. Connect Notify Buyer before Mark Shipped, or route not-sent deliveries to the Not Sent output.',
@@ -37,14 +34,26 @@ export async function shipItems(this: IExecuteFunctions): Promise<INodeExecution
 	});
 }
 
-/** The delivery of item `i` and what to do with it: call the shop (with the request) or record only. */
-async function shipInputFor(ctx: IExecuteFunctions, i: number, setup: ShipSetup): Promise<ShipInput> {
+/** Item `i` shipped the Custom HTTP API way (or Record Only), or with a platform preset. */
+async function shipOne(ctx: IExecuteFunctions, i: number, setup: ShipSetup): Promise<{ outcome: ShipOutcome; item: ShipItem; requireSent: boolean }> {
 	const delivery =
 		ctx.getNodeParameter('lookup', i) === 'order'
 			? await setup.store.findDelivery({ orderId: ctx.getNodeParameter('orderId', i) as string, shop: ctx.getNodeParameter('shop', i, '') as string, sku: (ctx.getNodeParameter('sku', i, '') as string) || null })
 			: await setup.store.findDelivery({ deliveryId: ctx.getNodeParameter('deliveryId', i) as string });
+	const requireSent = ctx.getNodeParameter('requireSent', i) as boolean;
 	const mode = ctx.getNodeParameter('mode', i) as string;
-	const input: ShipInput = { deliveryId: delivery.id, requireSent: ctx.getNodeParameter('requireSent', i) as boolean, actor: setup.actor };
+	const platform = mode === 'callApi' ? (ctx.getNodeParameter('platform', i, 'custom') as string) : 'custom';
+	if (platform !== 'custom') {
+		const outcome = await shipViaPlatform(setup.store, await platformInputFor(ctx, i, setup, delivery.id, requireSent, platform));
+		return { outcome, item: platformShipItem(outcome), requireSent };
+	}
+	const outcome = await shipDelivery(setup.store, await shipInputFor(ctx, i, setup, delivery.id, requireSent, mode));
+	return { outcome, item: shipItem(outcome), requireSent };
+}
+
+/** What to do with the delivery: call the shop (with the request) or record only. */
+async function shipInputFor(ctx: IExecuteFunctions, i: number, setup: ShipSetup, deliveryId: number, requireSent: boolean, mode: string): Promise<ShipInput> {
+	const input: ShipInput = { deliveryId, requireSent, actor: setup.actor };
 	if (mode === 'recordOnly') {
 		input.recordOnly = true;
 		input.shopReference = (ctx.getNodeParameter('shopReference', i, '') as string) || null;

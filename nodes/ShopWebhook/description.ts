@@ -7,6 +7,7 @@ import type { INodeProperties, INodePropertyOptions, IWebhookDescription } from 
 
 import { DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER, FIELD_PATHS, type FieldPath } from '../core/intake';
 import { optionsCollection } from '../shared/descriptions';
+import { platformProperties } from './platform.description';
 
 export const webhookDescription: IWebhookDescription = {
 	name: 'default',
@@ -53,6 +54,7 @@ export const properties: INodeProperties[] = [
 		description:
 			'The shop calls POST <n8n URL>/webhook/<path> (production) or /webhook-test/<path> (while testing in the editor). Each active workflow needs its own path.',
 	},
+	...platformProperties,
 	{
 		displayName: 'Events',
 		name: 'events',
@@ -181,6 +183,8 @@ export const properties: INodeProperties[] = [
 		typeOptions: { multipleValues: true },
 		placeholder: 'Add Event Mapping',
 		default: {},
+		// A preset reads the platform's own events.
+		displayOptions: { show: { platform: ['canonical', 'generic'] } },
 		description:
 			'The shop\'s own event names (exact match), e.g. TRADE_PAID → Order Paid. "order.paid" and "order.refunded" are always understood; any other unmapped value is answered 400.',
 		options: [

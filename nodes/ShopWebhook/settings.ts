@@ -10,8 +10,10 @@ import {
 	type FieldPath,
 	type OrderMapping,
 	type PaidOutput,
+	type PlatformId,
 	type WebhookSettings,
 } from '../core/intake';
+import { PLATFORM_OPTION_PARAMETERS } from './platform.description';
 
 interface MappingRows {
 	fields?: Array<{ field?: string; path?: string }>;
@@ -40,9 +42,14 @@ export function settingsFromParameters(ctx: IWebhookFunctions): WebhookSettings 
 		eventValues[value] = String(row.event ?? '') as EventMeaning;
 	}
 	const events = ctx.getNodeParameter('events', 'order.paid') as EventFilter;
+	const platform = ctx.getNodeParameter('platform', 'canonical') as PlatformId;
+	const optionsParameter = PLATFORM_OPTION_PARAMETERS[platform];
 	const maxKb = options.maxBodyKb === undefined ? 1000 : Number(options.maxBodyKb);
 	return {
 		events,
+		platform,
+		...(platform === 'canonical' || platform === 'generic' ? {} : { shopName: String(ctx.getNodeParameter('shopName', '') ?? '').trim() }),
+		...(optionsParameter ? { platformOptions: ctx.getNodeParameter(optionsParameter, {}) as IDataObject } : {}),
 		verifySignature: ctx.getNodeParameter('verifySignature', true) as boolean,
 		signatureHeader: (options.signatureHeader as string | undefined) || DEFAULT_SIGNATURE_HEADER,
 		timestampHeader: (options.timestampHeader as string | undefined) || DEFAULT_TIMESTAMP_HEADER,

@@ -5,9 +5,12 @@
 import { NodeOperationError, type IDataObject, type INodeExecutionData, type IWebhookFunctions, type IWebhookResponseData } from 'n8n-workflow';
 import type { ServerResponse } from 'http';
 
-import { decideWebhook, readRawBody, resolveWebhookSettings, type RawBodyRequest, type WebhookSettings } from '../core/intake';
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
+import { completeWebhook, decideShopWebhook, readRawBody, resolveWebhookSettings, type RawBodyRequest, type WebhookSettings } from '../core/intake';
 import { configError, webhookSettingsError } from '../shared/errors';
 import { SHOP_API_CREDENTIAL } from '../shared/shopApi';
+import { platformFetch } from './platformApi';
 import { settingsFromParameters } from './settings';
 
 const RESPOND_TO_WEBHOOK = 'n8n-nodes-base.respondToWebhook';
@@ -20,11 +23,13 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 	checkRespondNode(this, responseMode);
 
 	let settings: WebhookSettings;
+	let credentials: ICredentialDataDecryptedObject | undefined;
 	try {
 		settings = settingsFromParameters(this);
 		if (settings.verifySignature !== false) {
-			const credentials = await this.getCredentials(SHOP_API_CREDENTIAL);
-			settings.secret = typeof credentials.signingSecret === 'string' ? credentials.signingSecret : '';
+			const c: ICredentialDataDecryptedObject = await this.getCredentials(SHOP_API_CREDENTIAL);
+			credentials = c;
+			settings.secret = typeof c.signingSecret === 'string' ? c.signingSecret : '';
 		}
 		resolveWebhookSettings(settings);
 	} catch (error) {
@@ -39,10 +44,14 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 		});
 	}
 
-	const decision = decideWebhook(
-		{ method: req.method, headers: req.headers, rawBody: raw.rawBody, truncated: raw.truncated },
-		settings,
-	);
+	const first = decideShopWebhook({ method: req.method, headers: req.headers, rawBody: raw.rawBody, truncated: raw.truncated }, settings);
+	// A platform whose webhook lacks part of the order (Stripe line items, Paddle customer): read it
+	// from the platform's API with the Shop API credential. An API failure throws (answered 5xx, so
+	// the platform retries); a wrong answer is a 400.
+	const decision =
+		first.action === 'complete'
+			? await completeWebhook(first, platformFetch(first.platform, credentials ?? (await this.getCredentials(SHOP_API_CREDENTIAL))), settings)
+			: first;
 	if (decision.action !== 'accept') {
 		writeJson(res, decision.status, decision.body, decision.headers);
 		const detail = decision.action === 'reject' ? decision.body.error : decision.body.message;

@@ -1,4 +1,8 @@
-/** n8n glue for the Auto Delivery Shop API credential: base URL + auth headers, and its connection test. */
+/**
+ * n8n glue for the Auto Delivery Shop API credential: its Platform (Custom HTTP API by default — a
+ * credential saved before platforms existed has none and stays Custom), the base URL + auth headers
+ * of a custom shop API, the fields of the platform presets, and the credential test.
+ */
 import type {
 	ICredentialDataDecryptedObject,
 	ICredentialTestFunctions,
@@ -6,11 +10,21 @@ import type {
 	INodeCredentialTestResult,
 } from 'n8n-workflow';
 
-import { checkShopConnection, type ShopTarget } from '../core/delivery';
+import { ValidationError } from '../core/errors';
+import { PLATFORM_LABELS, checkPlatformConnection, checkShopConnection, isShipPlatform, type PlatformTarget, type ShipPlatformId, type ShopTarget } from '../core/delivery';
 
 export const SHOP_API_CREDENTIAL = 'autoDeliveryShopApi';
 
 export type ShopAuthType = 'none' | 'bearer' | 'header';
+
+/** The credential's Platform: `custom` (the default, and for credentials saved before platforms existed) or a preset. */
+export type ShopPlatform = 'custom' | ShipPlatformId;
+
+export function shopPlatformOf(c: ICredentialDataDecryptedObject): ShopPlatform {
+	return isShipPlatform(c.platform) ? c.platform : 'custom';
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /** Where to call and with which headers. `secrets` are scrubbed from any stored or shown error text. */
 export function shopTargetFromCredentials(c: ICredentialDataDecryptedObject): ShopTarget & { authType: ShopAuthType; authConfigured: boolean } {
@@ -43,12 +57,51 @@ export function shopTargetFromCredentials(c: ICredentialDataDecryptedObject): Sh
 	};
 }
 
-/** Credential test (`testedBy` on Mark Shipped): one GET of the base URL with the auth headers. */
-export async function testShopApiCredential(
-	this: ICredentialTestFunctions,
-	credential: ICredentialsDecrypted,
-): Promise<INodeCredentialTestResult> {
-	const target = shopTargetFromCredentials(credential.data ?? {});
+/**
+ * The preset target of a credential whose Platform is `platform` (WooCommerce, Shopify, Stripe,
+ * Paddle); a ValidationError naming the Platform field when the credential is set up for another one.
+ */
+export function platformTargetFromCredentials(c: ICredentialDataDecryptedObject, platform: ShipPlatformId): PlatformTarget {
+	const own = shopPlatformOf(c);
+	if (own !== platform) {
+		const label = PLATFORM_LABELS[platform];
+		const has = own === 'custom' ? 'Custom HTTP API' : PLATFORM_LABELS[own];
+		throw new ValidationError('platform', `The Auto Delivery Shop API credential is set up for ${has}, not ${label}: choose ${label} as its Platform and fill in its fields (or pick another credential).`);
+	}
+	switch (platform) {
+		case 'woocommerce':
+			return {
+				platform,
+				storeUrl: str(c.wooStoreUrl),
+				consumerKey: str(c.wooConsumerKey),
+				consumerSecret: str(c.wooConsumerSecret),
+				allowHttp: c.wooAllowHttp === true,
+				ignoreSsl: c.ignoreSslIssues === true,
+			};
+		case 'shopify': {
+			const clientCredentials = c.shopifyAuth === 'clientCredentials';
+			return {
+				platform,
+				shop: str(c.shopifyShop),
+				apiVersion: str(c.shopifyApiVersion),
+				accessToken: clientCredentials ? '' : str(c.shopifyAccessToken),
+				clientId: clientCredentials ? str(c.shopifyClientId) : '',
+				clientSecret: clientCredentials ? str(c.shopifyClientSecret) : '',
+				adminUrl: str(c.shopifyAdminUrl),
+			};
+		}
+		case 'stripe':
+			return { platform, secretKey: str(c.stripeSecretKey), apiUrl: str(c.stripeApiUrl) };
+		case 'paddle':
+			return { platform, apiKey: str(c.paddleApiKey), sandbox: c.paddleSandbox === true, apiUrl: str(c.paddleApiUrl) };
+		case 'lemonsqueezy':
+			throw new ValidationError('platform', 'Lemon Squeezy has no API fields in this credential: Mark Shipped records Lemon Squeezy orders without calling anything.');
+	}
+}
+
+/** The custom shop API: one GET of the base URL with the auth headers (the behaviour before platforms existed). */
+async function testCustomShop(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
+	const target = shopTargetFromCredentials(data);
 	if (target.authType !== 'none' && !target.authConfigured) {
 		return {
 			status: 'Error',
@@ -56,11 +109,28 @@ export async function testShopApiCredential(
 		};
 	}
 	if (target.baseUrl === '') {
-		const signing = typeof credential.data?.signingSecret === 'string' && credential.data.signingSecret !== '';
+		const signing = typeof data.signingSecret === 'string' && data.signingSecret !== '';
 		return signing
 			? { status: 'OK', message: 'Webhook signing secret set; no Base URL, so Mark Shipped can only run in Record Only mode.' }
 			: { status: 'Error', message: 'Set the Base URL (for Mark Shipped) or the Webhook Signing Secret (for Shop Webhook), or both.' };
 	}
 	const r = await checkShopConnection(target);
+	return { status: r.ok ? 'OK' : 'Error', message: r.message };
+}
+
+/** Credential test (`testedBy` on Mark Shipped): the custom API's base URL, or one read-only call to the platform. */
+export async function testShopApiCredential(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	const data = credential.data ?? {};
+	const platform = shopPlatformOf(data);
+	if (platform === 'custom') return await testCustomShop(data);
+	if (platform === 'lemonsqueezy') {
+		return typeof data.signingSecret === 'string' && data.signingSecret !== ''
+			? { status: 'OK', message: 'Lemon Squeezy: webhook signing secret set. Its API has no fulfil call, so Mark Shipped records Lemon Squeezy orders without calling anything.' }
+			: { status: 'Error', message: 'Set the Webhook Signing Secret (the one entered in Lemon Squeezy > Settings > Webhooks) for Shop Webhook.' };
+	}
+	const r = await checkPlatformConnection(platformTargetFromCredentials(data, platform));
 	return { status: r.ok ? 'OK' : 'Error', message: r.message };
 }

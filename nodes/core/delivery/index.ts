@@ -4,4 +4,5 @@ export * from './channels';
 export * from './notify';
 export * from './shipRequest';
 export * from './ship';
+export * from './shipPlatforms';
 export * from './output';

@@ -1,12 +1,18 @@
 /**
- * Shop Webhook's settings (DESIGN.md §7): which events start the workflow, the signature check,
- * the body limits and the field / event mapping. Invalid settings are the seller's configuration
- * problem, not the caller's: `resolveWebhookSettings` throws WebhookConfigError for them.
+ * Shop Webhook's settings (DESIGN.md §7): the platform, which events start the workflow, the
+ * signature check, the body limits and the field / event mapping. Invalid settings are the
+ * seller's configuration problem, not the caller's: `resolveWebhookSettings` throws
+ * WebhookConfigError for them.
  */
+import { ID_MAX } from '../validate';
 import { ValidationError } from '../errors';
 import type { OrderMapping } from './mapping';
 import { DEFAULT_MAX_BODY_BYTES, ORDER_EVENTS, validateMapping, type OrderEvent } from './order';
+import { DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER } from './platforms/canonical';
+import { isPreset, platformFor, PLATFORMS, shopFor, type Platform, type PlatformId, type PlatformOptions } from './platforms';
 import { DEFAULT_TOLERANCE_SECONDS } from './signature';
+
+export { DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER };
 
 export type EventFilter = OrderEvent | 'any';
 export const EVENT_FILTERS: readonly EventFilter[] = ['order.paid', 'order.refunded', 'any'];
@@ -17,13 +23,22 @@ export type EventMeaning = OrderEvent | 'ignore';
 /** order.paid: one item per order line (default) or one item per order. */
 export type PaidOutput = 'line' | 'order';
 
-export const DEFAULT_SIGNATURE_HEADER = 'X-Signature';
-export const DEFAULT_TIMESTAMP_HEADER = 'X-Timestamp';
 export const MAX_TOLERANCE_SECONDS = 86_400;
 /** Upper bound for the body size setting (n8n itself refuses bodies over N8N_PAYLOAD_SIZE_MAX, 16 MiB by default). */
 export const MAX_BODY_BYTES_LIMIT = 64 * 1024 * 1024;
 
 export interface WebhookSettings {
+	/**
+	 * How the shop signs and what it sends (platforms/index.ts PLATFORMS). Default `canonical`: our
+	 * own JSON and X-Signature, read with mapping / eventValues. `generic`: the same reading with
+	 * the signature scheme of `platformOptions` (platforms/generic.ts). Any other is a preset: the
+	 * platform reads its own payload; `mapping` may still override single fields from it.
+	 */
+	platform?: PlatformId;
+	/** Presets: the store's name; its orders belong to the shop `<platform>:<shopName>` (required for a preset). */
+	shopName?: string;
+	/** The platform's own options (each platform file documents its keys). For canonical, use signatureHeader / timestampHeader. */
+	platformOptions?: PlatformOptions;
 	/** Which events start the workflow; others are acknowledged with 200 `{ignored: true}`. Default order.paid. */
 	events?: EventFilter;
 	/** Check X-Signature / X-Timestamp (DESIGN §7). Default true. */
@@ -62,7 +77,12 @@ export class WebhookConfigError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-interface Resolved {
+export interface ResolvedWebhookSettings {
+	platform: Platform;
+	/** `<platform>:<shopName>` for a preset; null for canonical / generic (the order's own shop). */
+	shop: string | null;
+	/** What platform.verify / classify get: the canonical headers for canonical, else the seller's platformOptions. */
+	platformOptions: PlatformOptions;
 	events: EventFilter;
 	verify: boolean;
 	secret: string;
@@ -89,7 +109,7 @@ function headerName(setting: string, value: unknown, fallback: string): string {
 }
 
 /** Validates the settings; throws WebhookConfigError. Exported for the node (check once) and tests. */
-export function resolveWebhookSettings(s: WebhookSettings): Resolved {
+export function resolveWebhookSettings(s: WebhookSettings): ResolvedWebhookSettings {
 	const events = s.events ?? 'order.paid';
 	if (!EVENT_FILTERS.includes(events)) {
 		throw new WebhookConfigError('events', 'events must be "order.paid", "order.refunded" or "any".');
@@ -136,12 +156,18 @@ export function resolveWebhookSettings(s: WebhookSettings): Resolved {
 		throw e;
 	}
 
+	const signatureHeader = headerName('signatureHeader', s.signatureHeader, DEFAULT_SIGNATURE_HEADER);
+	const timestampHeader = headerName('timestampHeader', s.timestampHeader, DEFAULT_TIMESTAMP_HEADER);
+	const platform = resolvePlatform(s, eventValues, ignoreValues);
 	return {
+		platform,
+		shop: shopFor(platform, s.shopName ?? ''),
+		platformOptions: platform.id === 'canonical' ? { signatureHeader, timestampHeader } : { ...(s.platformOptions ?? {}) },
 		events,
 		verify,
 		secret,
-		signatureHeader: headerName('signatureHeader', s.signatureHeader, DEFAULT_SIGNATURE_HEADER),
-		timestampHeader: headerName('timestampHeader', s.timestampHeader, DEFAULT_TIMESTAMP_HEADER),
+		signatureHeader,
+		timestampHeader,
 		tolerance,
 		maxBodyBytes,
 		acceptAny: s.acceptAnyContentType === true,
@@ -150,4 +176,41 @@ export function resolveWebhookSettings(s: WebhookSettings): Resolved {
 		ignoreValues,
 		paidOutput,
 	};
+}
+
+/** Fields a preset sets itself: mapping them would contradict the platform. */
+const PRESET_OWNED = ['event', 'shop'] as const;
+
+/** The platform, its options and, for a preset, its Shop Name; throws WebhookConfigError. */
+function resolvePlatform(s: WebhookSettings, eventValues: Record<string, OrderEvent>, ignoreValues: Set<string>): Platform {
+	const platform = platformFor(s.platform ?? 'canonical');
+	if (!platform) {
+		throw new WebhookConfigError('platform', `platform must be one of ${PLATFORMS.map((p) => `"${p.id}"`).join(', ')}.`);
+	}
+	if (s.platformOptions !== undefined && (typeof s.platformOptions !== 'object' || s.platformOptions === null || Array.isArray(s.platformOptions))) {
+		throw new WebhookConfigError('platformOptions', 'platformOptions must be an object.');
+	}
+	try {
+		platform.checkOptions?.(s.platformOptions ?? {});
+	} catch (e) {
+		if (e instanceof ValidationError) throw new WebhookConfigError(e.field, `${platform.label}: ${e.message}`);
+		throw e;
+	}
+	if (!isPreset(platform)) return platform;
+	for (const key of PRESET_OWNED) {
+		if (s.mapping?.[key] !== undefined) {
+			throw new WebhookConfigError(`mapping.${key}`, `Field Mapping "${key}" cannot be used with ${platform.label}: the platform sets the ${key === 'event' ? 'event' : 'shop (from Shop Name)'}.`);
+		}
+	}
+	if (Object.keys(eventValues).length + ignoreValues.size > 0) {
+		throw new WebhookConfigError('eventValues', `Event Mapping cannot be used with ${platform.label}: the platform decides which of its events are paid or refunded orders.`);
+	}
+	const name = typeof s.shopName === 'string' ? s.shopName.trim() : '';
+	if (name === '') {
+		throw new WebhookConfigError('shopName', `Shop Name is required with ${platform.label}: its orders belong to the shop "${platform.id}:<Shop Name>", which keeps two stores apart.`);
+	}
+	if (platform.id.length + 1 + name.length > ID_MAX || /[\u0000-\u001f\u007f]/.test(name)) {
+		throw new WebhookConfigError('shopName', `Shop Name must be at most ${ID_MAX - platform.id.length - 1} characters without control characters.`);
+	}
+	return platform;
 }

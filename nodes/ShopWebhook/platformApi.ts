@@ -1,0 +1,55 @@
+/**
+ * The platform API calls a preset may need to finish an order its webhook does not fully carry
+ * (Stripe's Checkout line items, Paddle's customer and refunded lines), made with the Shop API
+ * credential: Stripe secret key / Paddle API key as a Bearer token. The credential's API URL
+ * override (for a local stand-in of the platform) replaces the platform's own origin.
+ */
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
+import { callWithRetry } from '../core/outbound';
+import type { FetchJson, PlatformId } from '../core/intake';
+import { ValidationError } from '../core/errors';
+
+interface ApiAccess {
+	token: string;
+	/** Origins the platform file calls; replaced by `override` when set. */
+	origins: string[];
+	override: string;
+	label: string;
+}
+
+function apiAccess(platform: PlatformId, c: ICredentialDataDecryptedObject): ApiAccess | null {
+	const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+	if (platform === 'stripe') return { token: str(c.stripeSecretKey), origins: ['https://api.stripe.com'], override: str(c.stripeApiUrl), label: 'Stripe Secret Key' };
+	if (platform === 'paddle') {
+		return { token: str(c.paddleApiKey), origins: ['https://api.paddle.com', 'https://sandbox-api.paddle.com'], override: str(c.paddleApiUrl), label: 'Paddle API Key' };
+	}
+	return null;
+}
+
+/** A FetchJson for the platform, or one that explains what the credential lacks. */
+export function platformFetch(platform: PlatformId, credentials: ICredentialDataDecryptedObject): FetchJson {
+	const access = apiAccess(platform, credentials);
+	return async ({ method = 'GET', url, query }) => {
+		if (!access || access.token === '') {
+			throw new ValidationError(
+				'credentials',
+				`This ${platform} webhook needs the platform's API to read the order: set the ${access?.label ?? 'API key'} in the Auto Delivery Shop API credential.`,
+			);
+		}
+		let target = url;
+		const origin = access.origins.find((o) => url.startsWith(o));
+		if (origin && access.override !== '') target = access.override.replace(/\/+$/, '') + url.slice(origin.length);
+		const u = new URL(target);
+		for (const [k, v] of Object.entries(query ?? {})) u.searchParams.append(k, v);
+		const result = await callWithRetry({
+			method,
+			url: u.toString(),
+			headers: { Authorization: `Bearer ${access.token}`, Accept: 'application/json' },
+			timeoutMs: 10000,
+			retries: 2,
+			secrets: [access.token],
+		});
+		return result.data;
+	};
+}
