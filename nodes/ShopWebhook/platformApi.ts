@@ -16,13 +16,23 @@ interface ApiAccess {
 	origins: string[];
 	override: string;
 	label: string;
+	/** Paddle: a sandbox key (the credential's Sandbox switch or a `pdl_sdbx_` key) only works on the sandbox API. */
+	sandboxOrigin?: string;
 }
 
 function apiAccess(platform: PlatformId, c: ICredentialDataDecryptedObject): ApiAccess | null {
 	const str = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 	if (platform === 'stripe') return { token: str(c.stripeSecretKey), origins: ['https://api.stripe.com'], override: str(c.stripeApiUrl), label: 'Stripe Secret Key' };
 	if (platform === 'paddle') {
-		return { token: str(c.paddleApiKey), origins: ['https://api.paddle.com', 'https://sandbox-api.paddle.com'], override: str(c.paddleApiUrl), label: 'Paddle API Key' };
+		const token = str(c.paddleApiKey);
+		const sandbox = c.paddleSandbox === true || token.startsWith('pdl_sdbx_');
+		return {
+			token,
+			origins: ['https://api.paddle.com', 'https://sandbox-api.paddle.com'],
+			override: str(c.paddleApiUrl),
+			label: 'Paddle API Key',
+			...(sandbox ? { sandboxOrigin: 'https://sandbox-api.paddle.com' } : {}),
+		};
 	}
 	return null;
 }
@@ -40,6 +50,7 @@ export function platformFetch(platform: PlatformId, credentials: ICredentialData
 		let target = url;
 		const origin = access.origins.find((o) => url.startsWith(o));
 		if (origin && access.override !== '') target = access.override.replace(/\/+$/, '') + url.slice(origin.length);
+		else if (origin && access.sandboxOrigin && origin !== access.sandboxOrigin) target = access.sandboxOrigin + url.slice(origin.length);
 		const u = new URL(target);
 		for (const [k, v] of Object.entries(query ?? {})) u.searchParams.append(k, v);
 		const result = await callWithRetry({

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'http';
 
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import { completeWebhook, decideShopWebhook, readRawBody, resolveWebhookSettings, type RawBodyRequest, type WebhookSettings } from '../core/intake';
+import { completeWebhook, decideShopWebhook, readRawBody, resolveWebhookSettings, type RawBodyRequest, type WebhookDecision, type WebhookSettings } from '../core/intake';
 import { configError, webhookSettingsError } from '../shared/errors';
 import { SHOP_API_CREDENTIAL } from '../shared/shopApi';
 import { platformFetch } from './platformApi';
@@ -48,10 +48,17 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 	// A platform whose webhook lacks part of the order (Stripe line items, Paddle customer): read it
 	// from the platform's API with the Shop API credential. An API failure throws (answered 5xx, so
 	// the platform retries); a wrong answer is a 400.
-	const decision =
-		first.action === 'complete'
-			? await completeWebhook(first, platformFetch(first.platform, credentials ?? (await this.getCredentials(SHOP_API_CREDENTIAL))), settings)
-			: first;
+	let decision: WebhookDecision;
+	if (first.action !== 'complete') decision = first;
+	else {
+		try {
+			decision = await completeWebhook(first, platformFetch(first.platform, credentials ?? (await this.getCredentials(SHOP_API_CREDENTIAL))), settings);
+		} catch (error) {
+			throw new NodeOperationError(node, `Reading the order from the ${first.platform} API failed: ${(error as Error).message}`, {
+				description: `Answered 500 so that ${first.platform} sends the webhook again later; nothing was started. Check the API key in the Auto Delivery Shop API credential.`,
+			});
+		}
+	}
 	if (decision.action !== 'accept') {
 		writeJson(res, decision.status, decision.body, decision.headers);
 		const detail = decision.action === 'reject' ? decision.body.error : decision.body.message;
