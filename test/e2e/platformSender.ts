@@ -1,5 +1,5 @@
 /**
- * Webhooks as WooCommerce, Shopify and Stripe send them, for the platform e2e test: the payload
+ * Webhooks as WooCommerce, Shopify, Stripe, Lemon Squeezy, Paddle and a Generic HMAC shop send them, for the platform e2e test: the payload
  * fixtures of test/fixtures/platforms/<platform>/ with a fresh order (ids, buyer, SKU) written in
  * with lossless-json (so 18-digit Shopify ids keep every digit), each platform's headers and
  * signature computed with Node's crypto (hmacOf, never the code under test), POSTed over HTTP.
@@ -119,4 +119,48 @@ export function stripeRefund(paymentIntent: string): string {
 
 export function stripeHeaders(secret: string, body: string, t = Math.floor(Date.now() / 1000)): Record<string, string> {
 	return { 'stripe-signature': `t=${t},v1=${hmacOf('sha256', secret, [`${t}.`, body], 'hex')}` };
+}
+
+/** A Lemon Squeezy `order_created` (fixture order 1): order `id`, buyer `email`, `sku` × 1 as checkout custom data. */
+export function lemonSqueezyOrder(o: PaidOrder): string {
+	const event = fixture('lemonsqueezy', 'order_created.json');
+	const data = event.data as Json;
+	const attrs = data.attributes as Json;
+	data.id = String(o.id);
+	(event.meta as Json).custom_data = { sku: o.sku };
+	Object.assign(attrs, { identifier: randomUUID(), order_number: Number(o.id), user_email: o.email, first_order_item: { ...(attrs.first_order_item as Json), order_id: Number(o.id), quantity: 1 } });
+	return stringify(event) as string;
+}
+
+export function lemonSqueezyHeaders(secret: string, body: string, event = 'order_created'): Record<string, string> {
+	return { 'x-event-name': event, 'x-signature': hmacOf('sha256', secret, [body], 'hex') };
+}
+
+/** A Paddle `transaction.completed` (fixture transaction) of its first line only: `sku` × 1 in the price's custom data, `email` in the transaction's. */
+export function paddleTransaction(o: PaidOrder & { id: string }): string {
+	const event = fixture('paddle', 'transaction.completed.json');
+	const txn = event.data as Json;
+	const [item] = lines(txn, 'items');
+	const [line] = lines(txn.details as Json, 'line_items');
+	Object.assign(event, { event_id: `evt_${o.id.slice(4)}`, notification_id: `ntf_${o.id.slice(4)}` });
+	Object.assign(txn, { id: o.id, custom_data: { email: o.email }, items: [{ ...item, quantity: 1, price: { ...(item.price as Json), custom_data: { sku: o.sku } } }] });
+	(txn.details as Json).line_items = [{ ...line, quantity: 1 }];
+	return stringify(event) as string;
+}
+
+export function paddleHeaders(secret: string, body: string, ts = Math.floor(Date.now() / 1000)): Record<string, string> {
+	return { 'paddle-signature': `ts=${ts};h1=${hmacOf('sha256', secret, [`${ts}:`, body], 'hex')}` };
+}
+
+/** The Generic HMAC scheme of the e2e shop: base64 HMAC-SHA512 of `<X-Shop-Timestamp>.<body>` in X-Shop-Signature. */
+export const GENERIC_SCHEME = { header: 'X-Shop-Signature', algorithm: 'sha512', encoding: 'base64', prefix: '', signedText: '{timestamp}.{body}', timestampHeader: 'X-Shop-Timestamp' };
+
+/** A canonical `order.paid` (docs/webhook.md) of shop `shop`: order `id`, buyer `email`, `sku` × 1. */
+export function canonicalOrder(o: PaidOrder & { shop: string }): string {
+	const buyer = { id: `u-${o.id}`, name: 'E2E Buyer', email: o.email, ip: '203.0.113.7' };
+	return JSON.stringify({ event: 'order.paid', orderId: String(o.id), shop: o.shop, buyer, items: [{ sku: o.sku, name: 'E2E key', quantity: 1, price: 9.5 }], amount: 9.5, currency: 'USD', paidAt: new Date().toISOString() });
+}
+
+export function genericHeaders(secret: string, body: string, t = Math.floor(Date.now() / 1000)): Record<string, string> {
+	return { 'x-shop-timestamp': String(t), 'x-shop-signature': hmacOf('sha512', secret, [`${t}.`, body], 'base64') };
 }
