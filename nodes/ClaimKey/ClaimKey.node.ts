@@ -8,6 +8,7 @@ import {
 } from 'n8n-workflow';
 
 import { claimOutput } from '../core/delivery';
+import { itemCollection, itemParam } from '../shared/params';
 import type { Strategy } from '../core/store';
 import { openStore, ownMessage, runItems, type Failed } from '../shared/runner';
 import { testKeyStoreCredential } from '../shared/store';
@@ -39,11 +40,11 @@ export class ClaimKey implements INodeType {
 		// Never on "Delivered": a failed claim must not reach Notify Buyer.
 		const failed: Failed = (_i, error) => ({ output: 1, json: { status: 'not_delivered', reason: 'error', error } });
 		return await runItems(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, { store, actor }, emit) => {
-			const details = this.getNodeParameter('details', i, {}) as IDataObject;
+			const details = itemCollection(this, 'details', i);
 			const result = await store.claim({
-				orderId: this.getNodeParameter('orderId', i) as string,
-				sku: this.getNodeParameter('sku', i) as string,
-				quantity: this.getNodeParameter('quantity', i) as number,
+				orderId: itemParam(this, 'orderId', i) as string,
+				sku: itemParam(this, 'sku', i) as string,
+				quantity: itemParam(this, 'quantity', i) as number,
 				strategy: this.getNodeParameter('strategy', i) as Strategy,
 				reveal: this.getNodeParameter('includeKeys', i) as boolean,
 				buyer: {
@@ -54,7 +55,7 @@ export class ClaimKey implements INodeType {
 				},
 				amount: details.amount as number | undefined,
 				// Workflows saved before Shop was a parameter of its own kept it in the details.
-				shop: (this.getNodeParameter('shop', i, '') as string) || (details.shop as string | undefined),
+				shop: (itemParam(this, 'shop', i, '') as string) || (details.shop as string | undefined),
 				actor,
 			});
 			emit(result.delivered ? 0 : 1, claimOutput(result) as unknown as IDataObject);

@@ -7,6 +7,7 @@
 import { NodeOperationError, type ICredentialDataDecryptedObject, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
 import { DEFAULT_REFERENCE_FIELD, ShipError, platformShipItem, shipDelivery, shipItem, shipViaPlatform, type ShipInput, type ShipItem, type ShipOutcome } from '../core/delivery';
+import { itemParam } from '../shared/params';
 import { openStore, ownMessage, runItems, type Failed } from '../shared/runner';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials } from '../shared/shopApi';
 import { platformInputFor, type ShipSetup } from './platform';
@@ -38,8 +39,8 @@ export async function shipItems(this: IExecuteFunctions): Promise<INodeExecution
 async function shipOne(ctx: IExecuteFunctions, i: number, setup: ShipSetup): Promise<{ outcome: ShipOutcome; item: ShipItem; requireSent: boolean }> {
 	const delivery =
 		ctx.getNodeParameter('lookup', i) === 'order'
-			? await setup.store.findDelivery({ orderId: ctx.getNodeParameter('orderId', i) as string, shop: ctx.getNodeParameter('shop', i, '') as string, sku: (ctx.getNodeParameter('sku', i, '') as string) || null })
-			: await setup.store.findDelivery({ deliveryId: ctx.getNodeParameter('deliveryId', i) as string });
+			? await setup.store.findDelivery({ orderId: itemParam(ctx, 'orderId', i) as string, shop: itemParam(ctx, 'shop', i, '') as string, sku: (itemParam(ctx, 'sku', i, '') as string) || null })
+			: await setup.store.findDelivery({ deliveryId: itemParam(ctx, 'deliveryId', i) as string });
 	const requireSent = ctx.getNodeParameter('requireSent', i) as boolean;
 	const mode = ctx.getNodeParameter('mode', i) as string;
 	const platform = mode === 'callApi' ? (ctx.getNodeParameter('platform', i, 'custom') as string) : 'custom';

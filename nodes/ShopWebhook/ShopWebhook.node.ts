@@ -11,7 +11,12 @@ export class ShopWebhook implements INodeType {
 		name: 'shopWebhook',
 		icon: { light: 'file:shopWebhook.svg', dark: 'file:shopWebhook.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// 2 behaves exactly as 1. n8n treats any webhook start node of version 1 as its own legacy
+		// Webhook v1 and evaluates `$parameter.options.binaryData` on every request (webhook-helpers
+		// parseRequestBody): one more expression per request, and with it an isolate under n8n 2.x's
+		// default engine. Workflows saved with version 1 keep working unchanged.
+		version: [1, 2],
+		defaultVersion: 2,
 		subtitle: '={{$parameter["events"] === "any" ? "any event" : $parameter["events"]}}',
 		description:
 			'Starts the workflow when the shop reports a paid or refunded order: checks the HMAC signature, validates the order and answers 401/400 without starting the workflow on bad input',

@@ -3,20 +3,29 @@
  * signature check, response, output shape, and the Field / Event Mapping for shops whose JSON
  * differs from the canonical order.
  */
-import type { INodeProperties, INodePropertyOptions, IWebhookDescription } from 'n8n-workflow';
+import type { IDataObject, INodeProperties, INodePropertyOptions, IWebhookDescription } from 'n8n-workflow';
 
 import { DEFAULT_SIGNATURE_HEADER, DEFAULT_TIMESTAMP_HEADER, FIELD_PATHS, type FieldPath } from '../core/intake';
 import { optionsCollection } from '../shared/descriptions';
+import { nativeWebhookFields } from '../shared/webhookFields';
 import { platformProperties } from './platform.description';
+
+/** Each field's template and the same computation as a function (n8n ≥ 2 skips its expression engine with it). */
+export const webhookFields = {
+	path: { template: '={{$parameter["path"]}}', resolve: (p: IDataObject) => p.path },
+	responseMode: { template: '={{$parameter["responseMode"]}}', resolve: (p: IDataObject) => p.responseMode },
+	responseCode: { template: '={{$parameter["responseMode"] === "onReceived" ? 202 : 200}}', resolve: (p: IDataObject) => (p.responseMode === 'onReceived' ? 202 : 200) },
+	responseData: {
+		template: '={{$parameter["responseMode"] === "lastNode" ? ($parameter["responseData"] || "firstEntryJson") : undefined}}',
+		resolve: (p: IDataObject) => (p.responseMode === 'lastNode' ? p.responseData || 'firstEntryJson' : undefined),
+	},
+};
 
 export const webhookDescription: IWebhookDescription = {
 	name: 'default',
 	httpMethod: 'POST',
 	isFullPath: true,
-	path: '={{$parameter["path"]}}',
-	responseMode: '={{$parameter["responseMode"]}}',
-	responseCode: '={{$parameter["responseMode"] === "onReceived" ? 202 : 200}}',
-	responseData: '={{$parameter["responseMode"] === "lastNode" ? ($parameter["responseData"] || "firstEntryJson") : undefined}}',
+	...nativeWebhookFields(webhookFields),
 };
 
 const FIELD_LABELS: Record<FieldPath, string> = {

@@ -356,6 +356,11 @@ export class N8nInstance {
 		return this.proc !== undefined;
 	}
 
+	/** Pid of `n8n start` (also its process group id: the task runner is in the group), while running. */
+	get pid(): number | undefined {
+		return this.proc?.pid;
+	}
+
 	/** Production webhook URL of a Webhook node path. */
 	webhookUrl(webhookPath: string): string {
 		return `${this.baseUrl}/webhook/${webhookPath.replace(/^\//, '')}`;
@@ -621,13 +626,14 @@ export class N8nInstance {
 	 * unknown node type or a bad credential) makes start() throw with n8n's message, unless
 	 * allowActivationErrors. If n8n exits while starting, start() throws with the end of its output.
 	 */
-	async start(opts: { timeoutMs?: number; allowActivationErrors?: boolean } = {}): Promise<void> {
+	async start(opts: { timeoutMs?: number; allowActivationErrors?: boolean; nodeArgs?: string[] } = {}): Promise<void> {
 		if (this.proc) throw new Error('n8n is already running');
 		const t0 = Date.now();
 		const deadline = t0 + (opts.timeoutMs ?? 180_000);
 		const since = this.logMark();
 		this.append(`\n--- n8n start (port ${this.port}) ---\n`);
-		const child = spawn(this.runtime.nodeBin, [this.runtime.n8nBin, 'start'], {
+		// nodeArgs: flags for n8n's own Node process only (e.g. --inspect), not for its task runner.
+		const child = spawn(this.runtime.nodeBin, [...(opts.nodeArgs ?? []), this.runtime.n8nBin, 'start'], {
 			cwd: this.userFolder,
 			env: this.env,
 			detached: true, // own process group: n8n + its task runner

@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import type { NotifyChannel } from '../../core/delivery';
 import { SMTP_CREDENTIAL, smtpConfigFromCredentials } from '../../shared/notify';
+import { itemParam } from '../../shared/params';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials } from '../../shared/shopApi';
 import type { NotifySetup } from './interfaces';
 
@@ -19,7 +20,7 @@ export async function channelFor(
 		return {
 			kind: 'email',
 			smtp: setup.smtp,
-			to: String(ctx.getNodeParameter('toEmail', i, '') ?? ''),
+			to: String(itemParam(ctx, 'toEmail', i, '') ?? ''),
 			subject: ctx.getNodeParameter('subject', i) as string,
 			text: format === 'html' ? null : (ctx.getNodeParameter('text', i) as string),
 			html: format === 'text' ? null : (ctx.getNodeParameter('html', i) as string),

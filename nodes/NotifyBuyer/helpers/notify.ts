@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import { findTargets, notifyDelivery, prepareChannel } from '../../core/delivery';
 import { toNodeError } from '../../shared/errors';
+import { itemParam } from '../../shared/params';
 import type { Emit } from '../../shared/runner';
 import { channelFor } from './channel';
 import type { NotifySetup } from './interfaces';
@@ -20,8 +21,8 @@ export async function notifyItem(ctx: IExecuteFunctions, i: number, setup: Notif
 	const targets = await findTargets(
 		setup.store,
 		findBy === 'order'
-			? { orderId: ctx.getNodeParameter('orderId', i) as string, shop: ctx.getNodeParameter('shop', i, '') as string, sku: ctx.getNodeParameter('sku', i, '') as string }
-			: { deliveryId: ctx.getNodeParameter('deliveryId', i) as string },
+			? { orderId: itemParam(ctx, 'orderId', i) as string, shop: itemParam(ctx, 'shop', i, '') as string, sku: itemParam(ctx, 'sku', i, '') as string }
+			: { deliveryId: itemParam(ctx, 'deliveryId', i) as string },
 	);
 
 	const buyer = input.buyer && typeof input.buyer === 'object' ? (input.buyer as IDataObject) : null;

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { evaluateRisk } from '../../core/risk';
+import { itemParam } from '../../shared/params';
 import type { Emit, StoreSetup } from '../../shared/runner';
 import { readRules } from '../helpers/rules';
 import { shop } from './common.descriptions';
@@ -161,15 +162,15 @@ export async function execute(this: IExecuteFunctions, i: number, { store, actor
 	const r = await evaluateRisk(
 		store,
 		{
-			orderId: this.getNodeParameter('orderId', i) as string,
-			line: this.getNodeParameter('line', i, '') as string,
-			buyerId: text(this.getNodeParameter('buyerId', i, '')),
-			email: text(this.getNodeParameter('buyerEmail', i, '')),
-			ip: text(this.getNodeParameter('buyerIp', i, '')),
-			buyerName: text(this.getNodeParameter('buyerName', i, '')),
-			shop: text(this.getNodeParameter('shop', i, '')),
-			quantity: text(this.getNodeParameter('quantity', i, '')),
-			amount: text(this.getNodeParameter('amount', i, '')),
+			orderId: itemParam(this, 'orderId', i) as string,
+			line: itemParam(this, 'line', i, '') as string,
+			buyerId: text(itemParam(this, 'buyerId', i, '')),
+			email: text(itemParam(this, 'buyerEmail', i, '')),
+			ip: text(itemParam(this, 'buyerIp', i, '')),
+			buyerName: text(itemParam(this, 'buyerName', i, '')),
+			shop: text(itemParam(this, 'shop', i, '')),
+			quantity: text(itemParam(this, 'quantity', i, '')),
+			amount: text(itemParam(this, 'amount', i, '')),
 			actor,
 		},
 		rules,

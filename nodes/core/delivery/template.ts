@@ -97,7 +97,19 @@ export function escapeHtml(value: string): string {
 export function formatDate(date: Date | string, timeZone = DEFAULT_TIME_ZONE, locale = 'en-US'): string {
 	const d = date instanceof Date ? date : new Date(date);
 	if (Number.isNaN(d.getTime())) return date instanceof Date ? '' : String(date);
-	let fmt: Intl.DateTimeFormat;
+	const parts: Record<string, string> = {};
+	for (const p of dateFormat(timeZone, locale).formatToParts(d)) parts[p.type] = p.value;
+	return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+/** Formatters by time zone and locale: building one costs ~1 ms (ICU data), using one microseconds. */
+const DATE_FORMATS = new Map<string, Intl.DateTimeFormat>();
+const DATE_FORMATS_MAX = 64;
+
+function dateFormat(timeZone: string, locale: string): Intl.DateTimeFormat {
+	const key = `${timeZone}\u0000${locale}`;
+	let fmt = DATE_FORMATS.get(key);
+	if (fmt) return fmt;
 	try {
 		fmt = new Intl.DateTimeFormat(locale, {
 			timeZone,
@@ -111,9 +123,9 @@ export function formatDate(date: Date | string, timeZone = DEFAULT_TIME_ZONE, lo
 	} catch (_e) {
 		throw new ValidationError('timeZone', `Unknown time zone or locale: "${timeZone}" / "${locale}".`);
 	}
-	const parts: Record<string, string> = {};
-	for (const p of fmt.formatToParts(d)) parts[p.type] = p.value;
-	return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+	if (DATE_FORMATS.size >= DATE_FORMATS_MAX) DATE_FORMATS.clear(); // seller-typed zones: bounded
+	DATE_FORMATS.set(key, fmt);
+	return fmt;
 }
 
 /** The plain (unescaped) text of a variable; several delivery contents joined with `\n`. */

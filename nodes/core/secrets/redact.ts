@@ -74,7 +74,8 @@ export function redactSecrets(text: string, secrets: Iterable<string>): string {
 
 interface CompiledSecret {
 	secret: string;
-	pattern: RegExp;
+	/** Built on first use: compiling the per-character pattern of a key costs far more than most texts it runs on. */
+	pattern: () => RegExp;
 	mask: string;
 }
 
@@ -82,15 +83,27 @@ interface CompiledSecret {
 function compileSecrets(secrets: Iterable<string>): CompiledSecret[] {
 	return [...new Set([...secrets].filter((x) => typeof x === 'string' && x.length >= 4))]
 		.sort((a, b) => b.length - a.length)
-		.map((secret) => ({ secret, pattern: secretPattern(secret), mask: maskKey(secret) }));
+		.map((secret) => {
+			let built: RegExp | undefined;
+			return { secret, pattern: () => (built ??= secretPattern(secret)), mask: maskKey(secret) };
+		});
 }
+
+/**
+ * Every form of a character in `secretPattern` other than the character itself starts with `%`,
+ * `\\`, `&` or is `+` (for a space). A text without those four can hold a secret only as it is,
+ * which `split` already replaced: the pattern is then not needed at all.
+ */
+const ENCODED_FORM = /[%\\&+]/;
 
 function redactCompiled(text: string, list: CompiledSecret[]): string {
 	let out = text;
 	for (const { secret, pattern, mask } of list) {
 		if (out.includes(secret)) out = out.split(secret).join(mask);
-		pattern.lastIndex = 0;
-		out = out.replace(pattern, () => mask);
+		if (!ENCODED_FORM.test(out)) continue;
+		const re = pattern();
+		re.lastIndex = 0;
+		out = out.replace(re, () => mask);
 	}
 	return out;
 }
