@@ -4,7 +4,7 @@
  * (one process, SQLite store, n8n's own SQLite database), side by side in one run.
  *
  * Per level of concurrency (closed loop: N clients, each sends its next request when its answer
- * arrived), the two workflows alternate A B B A, each segment with half the requests of that
+ * arrived), the workflows alternate A B C C B A (A B B A with BENCH_E2E_SHAPE=0), each segment with half the requests of that
  * workflow, so drift of the machine hits both alike. Every order is signed like a shop signs it,
  * with its own buyer (Risk Check's per-buyer limits never trip) and one line of quantity 1.
  * After each segment the bench waits until n8n has finished every execution of it (the answer
@@ -22,6 +22,8 @@
  *      BENCH_E2E_WARMUP=20  BENCH_E2E_PROFILE=1  BENCH_E2E_PROFILE_ORDERS=60 (per profiled level)
  *      BENCH_E2E_PROFILE_LEVELS=1,10  BENCH_E2E_OUT=<dir> (profiles, n8n log; default a temp dir)
  *      BENCH_E2E_NODE_ARGS='…' (extra flags for n8n's Node process)
+ *      BENCH_E2E_SHAPE=0 (skip the third workflow: n8n alone in order-paid's shape, see shapeWorkflow)
+ *      BENCH_E2E_ENV='K=V K2=V2' (extra environment for n8n, e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true)
  *      AD_N8N_CACHE (runtime cache, see test/e2e/runtime.ts)
  */
 import { randomBytes } from 'node:crypto';
@@ -42,6 +44,7 @@ const LEVELS = list(env.BENCH_E2E_LEVELS, [1, 10, 50]);
 const ORDERS = list(env.BENCH_E2E_ORDERS, [40, 120, 250]);
 const WARMUP = Number(env.BENCH_E2E_WARMUP ?? 20);
 const PROFILE = env.BENCH_E2E_PROFILE !== '0';
+const SHAPE = env.BENCH_E2E_SHAPE !== '0';
 const PROFILE_ORDERS = Number(env.BENCH_E2E_PROFILE_ORDERS ?? 60);
 const PROFILE_LEVELS = list(env.BENCH_E2E_PROFILE_LEVELS, [1, 10]);
 const OUT = env.BENCH_E2E_OUT ? path.resolve(env.BENCH_E2E_OUT) : fs.mkdtempSync(path.join(os.tmpdir(), 'ad-bench-e2e-'));
@@ -54,6 +57,8 @@ const rand = () => randomBytes(6).toString('hex').toUpperCase();
 const CRED_IDS = { keyStore: 'adKeyStore0001', shopApi: 'adShopApi00001', smtp: 'adSmtp00000001', sellerSmtp: 'adSellerSmtp01', formLogin: 'adFormLogin001' };
 const WF_ORDER_PAID = 'adWfOrderPaid001';
 const WF_BARE = 'adBenchBareWf001';
+const WF_SHAPE = 'adBenchShapeWf01';
+const SHAPE_PATH = 'bench/shape';
 const PAID_PATH = 'auto-delivery/order-paid';
 const BARE_PATH = 'bench/bare';
 const SHOP = 'bench-shop';
@@ -69,6 +74,26 @@ const bareWorkflow: WorkflowInput = {
 		{ id: 'b2', name: 'Respond to Webhook', type: 'n8n-nodes-base.respondToWebhook', typeVersion: 1.1, position: [220, 0], parameters: { respondWith: 'json', responseBody: '={{ { "ok": true, "orderId": $json.body.orderId } }}', options: {} } },
 	],
 	connections: { Webhook: { main: [[{ node: 'Respond to Webhook', type: 'main', index: 0 }]] } },
+	settings: { executionOrder: 'v1' },
+};
+
+/**
+ * n8n alone in order-paid's shape: the same number of nodes of the kinds n8n runs for a paid order
+ * (webhook, four steps, a Code node, Respond to Webhook with an expression), none of them ours. What
+ * order-paid costs above this is the work of our four nodes; what this costs above bare is n8n's.
+ */
+const shapeWorkflow: WorkflowInput = {
+	id: WF_SHAPE,
+	name: 'bench: n8n alone, order-paid shape',
+	nodes: [
+		{ id: 's1', name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: 'bench-shape-webhook', parameters: { httpMethod: 'POST', path: SHAPE_PATH, responseMode: 'responseNode', options: {} } },
+		...[1, 2, 3, 4].map((i) => ({ id: `s${i + 1}`, name: `Step ${i}`, type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [i * 200, 0], parameters: {} })),
+		{ id: 's6', name: 'Build Response', type: 'n8n-nodes-base.code', typeVersion: 2, position: [1000, 0], parameters: { jsCode: 'return [{ json: { response: { orderId: $input.first().json.body.orderId, status: "delivered" } } }];' } },
+		{ id: 's7', name: 'Respond to Webhook', type: 'n8n-nodes-base.respondToWebhook', typeVersion: 1.1, position: [1200, 0], parameters: { respondWith: 'json', responseBody: '={{ $json.response }}', options: {} } },
+	],
+	connections: Object.fromEntries(
+		['Webhook', 'Step 1', 'Step 2', 'Step 3', 'Step 4', 'Build Response'].map((from, i, all) => [from, { main: [[{ node: all[i + 1] ?? 'Respond to Webhook', type: 'main', index: 0 }]] }]),
+	),
 	settings: { executionOrder: 'v1' },
 };
 
@@ -158,6 +183,8 @@ function pct(values: number[], p: number): number {
 	return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
+type Workflow = 'order-paid' | 'bare' | 'shape';
+
 interface Sample {
 	orderId: string;
 	email: string;
@@ -168,7 +195,7 @@ interface Sample {
 }
 
 interface Segment {
-	workflow: 'order-paid' | 'bare';
+	workflow: Workflow;
 	level: number;
 	samples: Sample[];
 	wallMs: number;
@@ -222,9 +249,8 @@ async function main(): Promise<void> {
 			{ id: CRED_IDS.formLogin, name: 'Auto Delivery Forms Login', type: 'httpBasicAuth', data: { user: 'seller', password: `form-${rand()}` } },
 		]);
 		const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'workflows', 'order-paid.json'), 'utf8')) as WorkflowInput;
-		await n8n.importWorkflow([shipped, bareWorkflow]);
-		await n8n.publish(WF_ORDER_PAID);
-		await n8n.publish(WF_BARE);
+		await n8n.importWorkflow([shipped, bareWorkflow, ...(SHAPE ? [shapeWorkflow] : [])]);
+		for (const id of [WF_ORDER_PAID, WF_BARE, ...(SHAPE ? [WF_SHAPE] : [])]) await n8n.publish(id);
 		const inspectPort = PROFILE ? await freePort() : 0;
 		const nodeArgs = [...(PROFILE ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...(env.BENCH_E2E_NODE_ARGS ? env.BENCH_E2E_NODE_ARGS.split(' ') : [])];
 		await n8n.start({ nodeArgs });
@@ -234,7 +260,8 @@ async function main(): Promise<void> {
 		const db = n8n.sqlite();
 		const executionIds = async (workflowId: string) => new Set((await db.executions({ workflowId })).map((e) => e.id));
 		const paidUrl = n8n.webhookUrl(PAID_PATH);
-		const bareUrl = n8n.webhookUrl(BARE_PATH);
+		const urls: Record<Workflow, string> = { 'order-paid': paidUrl, bare: n8n.webhookUrl(BARE_PATH), shape: n8n.webhookUrl(SHAPE_PATH) };
+		const wfIds: Record<Workflow, string> = { 'order-paid': WF_ORDER_PAID, bare: WF_BARE, shape: WF_SHAPE };
 		const send = (url: string) => async (o: Order): Promise<Sample> => {
 			const sentAt = Date.now();
 			const a = await shopPost(url, o, { secret: SIGNING_SECRET });
@@ -243,13 +270,13 @@ async function main(): Promise<void> {
 
 		/** Runs one segment and waits until n8n finished its executions. */
 		const segment = async (workflow: Segment['workflow'], level: number, count: number): Promise<Segment> => {
-			const wf = workflow === 'order-paid' ? WF_ORDER_PAID : WF_BARE;
+			const wf = wfIds[workflow];
 			const before = await executionIds(wf);
 			const orders = Array.from({ length: count }, order);
 			const expr0 = await expressionCounters(n8n.baseUrl);
 			const cpu0 = groupCpuMs(pgid);
 			const t0 = Date.now();
-			const samples = await closedLoop(level, orders, send(workflow === 'order-paid' ? paidUrl : bareUrl));
+			const samples = await closedLoop(level, orders, send(urls[workflow]));
 			const wallMs = Date.now() - t0;
 			let ids: number[] = [];
 			for (const deadline = Date.now() + 60_000; ; ) {
@@ -270,11 +297,13 @@ async function main(): Promise<void> {
 		log(`[bench:e2e] warm-up: ${WARMUP} + ${WARMUP} requests`);
 		await segment('order-paid', 1, WARMUP);
 		await segment('bare', 1, WARMUP);
+		if (SHAPE) await segment('shape', 1, WARMUP);
 
 		const segments: Segment[] = [];
 		for (const [i, level] of LEVELS.entries()) {
 			const half = Math.max(1, Math.round((ORDERS[i] ?? ORDERS[ORDERS.length - 1]) / 2));
-			for (const w of ['order-paid', 'bare', 'bare', 'order-paid'] as const) {
+			const order: Workflow[] = SHAPE ? ['order-paid', 'bare', 'shape', 'shape', 'bare', 'order-paid'] : ['order-paid', 'bare', 'bare', 'order-paid'];
+			for (const w of order) {
 				const s = await segment(w, level, half);
 				segments.push(s);
 				log(`[bench:e2e] ${String(level).padStart(2)} in flight, ${w.padEnd(10)} ${half} requests in ${(s.wallMs / 1000).toFixed(2)} s, n8n CPU ${(s.cpuMs / half).toFixed(0)} ms/request`);
@@ -316,6 +345,7 @@ async function main(): Promise<void> {
 		const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 		const trio = (v: number[]) => `${fmt(pct(v, 50))} / ${fmt(pct(v, 90))} / ${fmt(pct(v, 99))}`;
 		const rows: string[] = [];
+		const shapeRows: string[] = [];
 		const nodeRows: string[] = [];
 		const nodeNames = new Set<string>();
 		const perLevelNodes: Array<[number, Map<string, number>]> = [];
@@ -344,6 +374,10 @@ async function main(): Promise<void> {
 			rows.push(
 				`| ${level} | ${fmt(a.rps, 1)} | ${fmt(b.rps, 1)} | **${fmt(a.rps / b.rps, 2)}** | ${trio(answer(a.samples))} | ${trio(mail)} | ${trio(ship)} | ${trio(answer(b.samples))} | ${fmt(a.cpuPer)} | ${fmt(b.cpuPer)} | ${fmt(a.isolates, 1)} / ${fmt(a.evaluations, 1)} | ${fmt(b.isolates, 1)} / ${fmt(b.evaluations, 1)} |`,
 			);
+			if (SHAPE) {
+				const c = stats('shape');
+				shapeRows.push(`| ${level} | ${fmt(c.rps, 1)} | ${trio(answer(c.samples))} | ${fmt(c.cpuPer)} | ${fmt(c.isolates, 1)} / ${fmt(c.evaluations, 1)} | ${fmt(c.rps / b.rps, 2)} | ${fmt(a.rps / c.rps, 2)} |`);
+			}
 			const nt = await nodeTimes(a.ids);
 			for (const k of nt.keys()) nodeNames.add(k);
 			perLevelNodes.push([level, nt]);
@@ -376,12 +410,22 @@ async function main(): Promise<void> {
 			'',
 			`## bench:e2e — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, n8n ${n8n.runtime.n8nVersion} on Node ${n8n.runtime.nodeVersion}, ${cpus.length} × ${cpus[0]?.model ?? '?'}, SQLite store`,
 			'',
-			'Closed loop, A B B A per level; ms from request sent. "mail" = the buyer\'s mail accepted by the SMTP peer, "ship" = the ship call received by the shop.',
+			`Closed loop, ${SHAPE ? 'A B C C B A' : 'A B B A'} per level; ms from request sent. "mail" = the buyer\'s mail accepted by the SMTP peer, "ship" = the ship call received by the shop.`,
 			'',
 			'| in flight | order-paid req/s | bare req/s | ratio | order-paid answer p50/p90/p99 ms | mail p50/p90/p99 ms | ship p50/p90/p99 ms | bare answer p50/p90/p99 ms | order-paid CPU ms/req | bare CPU ms/req | order-paid isolates / expressions per req | bare isolates / expressions per req |',
 			'| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 			...rows,
 			'',
+			...(SHAPE
+				? [
+						'n8n alone in order-paid\'s shape (Webhook → 4 × No Operation → Code → Respond to Webhook), same run:',
+						'',
+						'| in flight | shape req/s | shape answer p50/p90/p99 ms | shape CPU ms/req | shape isolates / expressions per req | shape / bare | order-paid / shape |',
+						'| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+						...shapeRows,
+						'',
+					]
+				: []),
 			'Mean time per node of order-paid (n8n runData executionTime, ms):',
 			'',
 			...nodeRows,
