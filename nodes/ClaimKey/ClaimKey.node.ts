@@ -9,6 +9,7 @@ import {
 
 import { claimOutput } from '../core/delivery';
 import { itemCollection, itemParam } from '../shared/params';
+import { includeKeys } from '../shared/tool';
 import type { Strategy } from '../core/store';
 import { openStore, ownMessage, runItems, type Failed } from '../shared/runner';
 import { testKeyStoreCredential } from '../shared/store';
@@ -46,7 +47,7 @@ export class ClaimKey implements INodeType {
 				sku: itemParam(this, 'sku', i) as string,
 				quantity: itemParam(this, 'quantity', i) as number,
 				strategy: this.getNodeParameter('strategy', i) as Strategy,
-				reveal: this.getNodeParameter('includeKeys', i) as boolean,
+				reveal: includeKeys(this, i),
 				buyer: {
 					id: details.buyerId as string | undefined,
 					name: details.buyerName as string | undefined,

@@ -21,7 +21,13 @@ export class KeyPool implements INodeType {
 		subtitle: '={{$parameter["operation"]}}',
 		description: 'Import, count, list, void and export card keys / license keys (卡密) in the encrypted key store',
 		defaults: { name: 'Key Pool' },
-		usableAsTool: true,
+		// As an AI agent's tool (support: "what did order X get?"): keys are always masked there (shared/tool.ts).
+		usableAsTool: {
+			replacements: {
+				description:
+					'Look up what a shop order received, by order ID (and shop, SKU): for each order line the delivery status (claimed, sent, shipped, revoked or refunded), when the keys were sent to the buyer and when the shop was told, and the keys masked like ABCD…WXYZ (never in plain text)',
+			},
+		},
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'autoDeliveryKeyStore', required: true, testedBy: 'autoDeliveryKeyStoreTest' }],

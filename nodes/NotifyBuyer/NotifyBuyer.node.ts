@@ -17,7 +17,13 @@ export class NotifyBuyer implements INodeType {
 		subtitle: '={{$parameter["operation"] === "resend" ? "Resend" : "Send"}} by {{$parameter["channel"] === "webhook" ? "webhook" : "email"}}',
 		description: 'Send the delivered keys (卡密) to the buyer by email or webhook and record the send; resend on request',
 		defaults: { name: 'Notify Buyer' },
-		usableAsTool: true,
+		// As an AI agent's tool (support: "my key never arrived"): Resend; keys are always masked in its answer (shared/tool.ts).
+		usableAsTool: {
+			replacements: {
+				description:
+					'Send a delivered order line to its buyer again (Resend), by order ID or delivery ID: the same keys as before, by the shop\'s email or webhook channel, to the buyer\'s recorded address unless another is given. Refunded orders are never sent. Answers whether it was sent, to whom and when; keys stay masked',
+			},
+		},
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [

@@ -8,6 +8,7 @@ import {
 
 import { openStore, ownMessage, runItems, type Failed } from '../shared/runner';
 import { testKeyStoreCredential } from '../shared/store';
+import { includeKeys } from '../shared/tool';
 import { properties } from './description';
 import { revokeItem } from './helpers/output';
 
@@ -41,7 +42,7 @@ export class RevokeOnRefund implements INodeType {
 				sku: this.getNodeParameter('sku', i, '') as string,
 				reason: this.getNodeParameter('reason', i, '') as string,
 				returnUnsent: this.getNodeParameter('returnUnsent', i, false) as boolean,
-				reveal: this.getNodeParameter('includeKeys', i, false) as boolean,
+				reveal: includeKeys(this, i),
 				actor,
 			});
 			for (const r of results) emit(0, revokeItem(r));

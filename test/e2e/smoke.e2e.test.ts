@@ -14,6 +14,7 @@
  * execution data or in anything n8n printed; the keys n8n delivered are the right ones.
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { KeyStore } from '../../nodes/core/store';
@@ -178,6 +179,20 @@ describe('e2e smoke: the packed package in a real n8n 2.41.1', () => {
 		const body = (await res.json()) as unknown;
 		const rows = Array.isArray(body) ? body : [body];
 		expect(rows).toEqual([expect.objectContaining({ sku: SKU, available: 1, assigned: 2, total: 3 })]);
+	});
+
+	it('lists the AI-agent tool variants of our nodes (Key Pool Tool, Notify Buyer Tool, …)', async () => {
+		// n8n writes the node types it serves the editor to <user folder>/.cache/n8n/public/types/nodes.json.
+		const file = path.join(n8n.userFolder, '.cache', 'n8n', 'public', 'types', 'nodes.json');
+		const types = JSON.parse(fs.readFileSync(file, 'utf8')) as Array<{ name: string; displayName: string; outputs: unknown; description: string }>;
+		const ours = (name: string) => types.filter((t) => t.name === `n8n-nodes-auto-delivery.${name}`);
+		for (const name of ['keyPoolTool', 'notifyBuyerTool', 'claimKeyTool']) {
+			expect(ours(name).length).toBeGreaterThan(0);
+			for (const t of ours(name)) expect(t.outputs).toEqual(['ai_tool']);
+		}
+		expect(ours('keyPoolTool')[0].displayName).toBe('Key Pool Tool');
+		expect(ours('keyPoolTool')[0].description).toMatch(/^Look up what a shop order received.*masked/);
+		expect(ours('notifyBuyerTool')[0].description).toMatch(/^Send a delivered order line to its buyer again \(Resend\).*keys stay masked$/);
 	});
 
 	it('keeps keys and the secret out of execution data and logs; n8n recorded what it did', async () => {

@@ -19,7 +19,7 @@ import * as upsertProduct from './product/upsertProduct.operation';
 /** The entry of each operation in the menus; the name differs between the versions. */
 const menu = {
 	exportKeys: { value: 'exportKeys', description: 'Back up keys as a CSV file (decrypted)', action: 'Export keys' },
-	getDelivery: { value: 'getDelivery', description: 'Look up what an order received', action: 'Get a delivery' },
+	getDelivery: { value: 'getDelivery', description: 'Look up what an order received: status, sent and shipped times, masked keys', action: 'Get the delivery of an order' },
 	getStock: { value: 'getStock', description: 'Count keys per SKU and status', action: 'Get stock' },
 	import: { value: 'import', description: 'Add keys from text or a TXT/CSV file', action: 'Import keys' },
 	listKeys: { value: 'listKeys', description: 'List keys of a SKU, masked', action: 'List keys' },

@@ -4,6 +4,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { findTargets, notifyDelivery, prepareChannel } from '../../core/delivery';
 import { toNodeError } from '../../shared/errors';
 import { itemParam } from '../../shared/params';
+import { includeKeys } from '../../shared/tool';
 import type { Emit } from '../../shared/runner';
 import { channelFor } from './channel';
 import type { NotifySetup } from './interfaces';
@@ -17,7 +18,7 @@ export async function notifyItem(ctx: IExecuteFunctions, i: number, setup: Notif
 	const channel = await channelFor(ctx, i, kind, options, setup);
 	prepareChannel(channel); // bad settings fail before the store is asked anything
 	const timeZone = (options.timeZone as string) || null;
-	const includeKeys = ctx.getNodeParameter('includeKeys', i) as boolean;
+	const reveal = includeKeys(ctx, i);
 	const targets = await findTargets(
 		setup.store,
 		findBy === 'order'
@@ -34,7 +35,7 @@ export async function notifyItem(ctx: IExecuteFunctions, i: number, setup: Notif
 				channel,
 				timeZone,
 				buyerNameFallback: typeof buyer?.name === 'string' ? buyer.name : null,
-				reveal: includeKeys,
+				reveal,
 				actor: setup.actor,
 			});
 			emit(0, itemFor(input, result));

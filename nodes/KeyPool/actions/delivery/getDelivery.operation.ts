@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 import { deliveryDetails } from '../../../core/delivery';
 import { includeKeysProperty, orderIdProperty, shopProperty, skuProperty } from '../../../shared/descriptions';
 import type { Emit, StoreSetup } from '../../../shared/runner';
+import { includeKeys } from '../../../shared/tool';
 
 const getDelivery = { show: { operation: ['getDelivery'] } };
 
@@ -20,7 +21,7 @@ export async function execute(this: IExecuteFunctions, i: number, { store }: Sto
 		shop: this.getNodeParameter('deliveryShop', i, '') as string,
 		sku: (this.getNodeParameter('deliverySku', i) as string) || null,
 	};
-	const deliveries = await store.getDeliveries({ ...ref, reveal: this.getNodeParameter('includeKeys', i) as boolean });
+	const deliveries = await store.getDeliveries({ ...ref, reveal: includeKeys(this, i) });
 	// None: findDelivery says so, naming the shops that do have this order ID.
 	if (deliveries.length === 0) await store.findDelivery(ref);
 	for (const d of deliveries) emit(0, deliveryDetails(d) as unknown as IDataObject);
