@@ -3,8 +3,8 @@
  *
  * Our nodes default their order fields to expressions like `={{ $json.orderId }}`. In n8n 2.x every
  * expression is evaluated in a V8 isolate (N8N_EXPRESSION_ENGINE=vm, the default): ~1–3 ms of CPU
- * each, ~20 per order line in the bundled order-paid workflow (docs/benchmark.md, "The pipeline in
- * real n8n"). An expression that is nothing but a path into the input item — `{{ $json.a.b }}` —
+ * each, ~20 per order line in the bundled order-paid workflow (docs/benchmark-e2e.md, "Where the
+ * time goes"). An expression that is nothing but a path into the input item — `{{ $json.a.b }}` —
  * is read here straight from that item, the way n8n itself resolves webhook description fields
  * without the engine (n8n-workflow `resolveWebhookDescriptionField`). Anything else, and any path
  * that does not end on a string, number or boolean (missing, null, an object, a prototype

@@ -126,7 +126,7 @@ type SocketCallback = (err: Error | null, socketOptions?: { connection: net.Sock
  * The TCP connection to the SMTP server, opened like nodemailer opens it but with Nagle's algorithm
  * off (TCP_NODELAY): nodemailer writes a message in several small packets, and with Nagle on, the
  * last one waits for the server's delayed ACK — about 40 ms per message, to any server
- * (docs/benchmark.md, "The pipeline in real n8n": 48 → 5 ms per mail to a local server). TLS (port
+ * (docs/benchmark-e2e.md: 48 → 5 ms per mail to a local server). TLS (port
  * 465) and STARTTLS are then negotiated by nodemailer on this socket as before. Errors keep the
  * codes nodemailer gives them (ECONNECTION with the system error in the message, ETIMEDOUT).
  */
