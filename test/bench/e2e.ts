@@ -302,8 +302,8 @@ async function main(): Promise<void> {
 		const segments: Segment[] = [];
 		for (const [i, level] of LEVELS.entries()) {
 			const half = Math.max(1, Math.round((ORDERS[i] ?? ORDERS[ORDERS.length - 1]) / 2));
-			const order: Workflow[] = SHAPE ? ['order-paid', 'bare', 'shape', 'shape', 'bare', 'order-paid'] : ['order-paid', 'bare', 'bare', 'order-paid'];
-			for (const w of order) {
+			const sequence: Workflow[] = SHAPE ? ['order-paid', 'bare', 'shape', 'shape', 'bare', 'order-paid'] : ['order-paid', 'bare', 'bare', 'order-paid'];
+			for (const w of sequence) {
 				const s = await segment(w, level, half);
 				segments.push(s);
 				log(`[bench:e2e] ${String(level).padStart(2)} in flight, ${w.padEnd(10)} ${half} requests in ${(s.wallMs / 1000).toFixed(2)} s, n8n CPU ${(s.cpuMs / half).toFixed(0)} ms/request`);
