@@ -84,7 +84,7 @@ export async function dropStore(cfg: StoreConfig): Promise<void> {
 	const db = createKnexFor(cfg);
 	try {
 		const p = cfg.tablePrefix as string;
-		for (const t of ['events', 'deliveries', 'keys', 'products', 'meta', 'migrations', 'migrations_lock', 'risk_log', 'risk_locks', 'blocklist', 'alerts']) {
+		for (const t of ['events', 'deliveries', 'keys', 'products', 'meta', 'migrations', 'migrations_lock', 'risk_log', 'risk_locks', 'blocklist', 'alerts', 'waiting', 'notices']) {
 			await db.schema.dropTableIfExists(`${p}${t}`);
 		}
 	} finally {

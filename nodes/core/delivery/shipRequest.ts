@@ -112,6 +112,12 @@ export function pathValues(ctx: TemplateContext, timeZone = DEFAULT_TIME_ZONE): 
 		buyerName: ctx.buyerName ?? '',
 		quantity: String(ctx.quantity),
 		date: formatDate(ctx.date, timeZone),
+		deliveryLink: ctx.deliveryLink ?? '',
+		usageGuide: '',
+		afterSaleNote: '',
+		recommended: '',
+		expectedWithin: '',
+		reviewUrl: '',
 	};
 }
 

@@ -2,7 +2,9 @@
  * Delivery message templates — DESIGN §6 "Template variables".
  *
  * `{productName}` `{商品名称}`, `{deliveryContent}` `{发货内容}`, `{orderId}` `{订单号}`,
- * `{buyerName}` `{买家昵称}`, `{quantity}` `{数量}`, `{date}` `{购买日期}`.
+ * `{buyerName}` `{买家昵称}`, `{quantity}` `{数量}`, `{date}` `{购买日期}`, and for the buyer's side
+ * `{deliveryLink}` `{提货链接}`, `{usageGuide}` `{使用说明}`, `{afterSaleNote}` `{售后说明}`,
+ * `{recommended}` `{推荐商品}`, `{expectedWithin}` `{预计时间}`, `{reviewUrl}` `{评价链接}`.
  *
  * Rendering is a single pass over the template: values are inserted verbatim (escaped in HTML
  * mode) and are never scanned for placeholders again, so a buyer name or a key that contains
@@ -20,6 +22,15 @@ export interface TemplateContext {
 	buyerName?: string | null;
 	quantity: number;
 	date: Date | string;
+	/** The signed delivery-page link of the order (nodes/core/delivery/link.ts); never holds a key. */
+	deliveryLink?: string | null;
+	/** The product's settings (nodes/core/store/productSettings.ts). */
+	usageGuide?: string | null;
+	afterSaleNote?: string | null;
+	/** One entry per line. */
+	recommended?: string[] | null;
+	expectedWithin?: string | null;
+	reviewUrl?: string | null;
 }
 
 export interface RenderOptions {
@@ -54,6 +65,12 @@ export const TEMPLATE_VARIABLES: ReadonlyArray<{ name: VariableName; alias: stri
 	{ name: 'buyerName', alias: '买家昵称' },
 	{ name: 'quantity', alias: '数量' },
 	{ name: 'date', alias: '购买日期' },
+	{ name: 'deliveryLink', alias: '提货链接' },
+	{ name: 'usageGuide', alias: '使用说明' },
+	{ name: 'afterSaleNote', alias: '售后说明' },
+	{ name: 'recommended', alias: '推荐商品' },
+	{ name: 'expectedWithin', alias: '预计时间' },
+	{ name: 'reviewUrl', alias: '评价链接' },
 ];
 
 const LOOKUP = new Map<string, VariableName>();
@@ -139,6 +156,8 @@ function plainValueOf(name: VariableName, ctx: TemplateContext, opts: RenderOpti
 			return String(ctx.quantity ?? '');
 		case 'buyerName':
 			return ctx.buyerName ?? '';
+		case 'recommended':
+			return (ctx.recommended ?? []).join('\n');
 		default:
 			return String(ctx[name] ?? '');
 	}
@@ -194,6 +213,12 @@ function valueOf(name: VariableName, ctx: TemplateContext, opts: RenderOptions):
 			return esc(String(ctx.quantity ?? ''));
 		case 'buyerName':
 			return esc(ctx.buyerName ?? '');
+		case 'recommended':
+		case 'usageGuide':
+		case 'afterSaleNote': {
+			const text = plainValueOf(name, ctx, opts);
+			return html ? escapeHtml(text).replace(/\r?\n/g, '<br>') : text;
+		}
 		default:
 			return esc(String(ctx[name] ?? ''));
 	}

@@ -18,6 +18,8 @@ const CANARY_PLAINTEXT = 'auto-delivery canary: the encryption secret is correct
 export interface KeyMaterial {
 	sealKey: Buffer;
 	fingerprintKey: Buffer;
+	/** Signs delivery-page links (nodes/core/delivery/link.ts). */
+	linkKey: Buffer;
 }
 
 export function newSalt(): string {
@@ -33,6 +35,7 @@ export function deriveKeys(secret: string, saltB64: string): KeyMaterial {
 	return {
 		sealKey: Buffer.from(hkdfSync('sha256', ikm, salt, 'auto-delivery/seal/v1', 32)),
 		fingerprintKey: Buffer.from(hkdfSync('sha256', ikm, salt, 'auto-delivery/fingerprint/v1', 32)),
+		linkKey: Buffer.from(hkdfSync('sha256', ikm, salt, 'auto-delivery/delivery-link/v1', 32)),
 	};
 }
 

@@ -27,6 +27,7 @@ import * as products from './products';
 import * as refunds from './refunds';
 import { type RiskStore, riskStore } from './riskLog';
 import * as stock from './stock';
+import * as waiting from './waiting';
 import type {
 	ClaimInput,
 	ClaimResult,
@@ -60,6 +61,7 @@ import type {
 } from './types';
 
 export * from './types';
+export type { HoldInput, HoldResult, WaitingLine, WaitingQuery, WaitingReason, WaitingStatus } from './waiting';
 
 export class KeyStore {
 	readonly kind: DatabaseKind;
@@ -178,6 +180,23 @@ export class KeyStore {
 	/** Records a failed shop call (scrubbed of keys) and frees the lease; the delivery stays sent. */
 	markShipFailed(deliveryId: number, token: string | null, info: ShipFailedInfo): Promise<Delivery> {
 		return leases.markShipFailed(this.#ctx, deliveryId, token, info);
+	}
+
+	// ---------------------------------------------------------------- waiting order lines (delays)
+
+	/** Records that an order line waits (out of stock, held for review, API failing); once per order line. */
+	holdLine(input: waiting.HoldInput): Promise<waiting.HoldResult> {
+		return waiting.holdLine(this.#ctx, input);
+	}
+
+	/** Waiting order lines, oldest payment first. */
+	listWaiting(input: waiting.WaitingQuery = {}): Promise<waiting.WaitingLine[]> {
+		return waiting.listWaiting(this.#ctx, input);
+	}
+
+	/** Ends a waiting line as delivered (with its delivery id) or cancelled; true when it was waiting. */
+	endWaiting(line: { orderId: string; shop?: string | null; sku: string }, status: 'delivered' | 'cancelled', deliveryId: number | null = null): Promise<boolean> {
+		return waiting.endWaiting(this.#ctx, line, status, deliveryId);
 	}
 
 	// ---------------------------------------------------------------- refunds (DESIGN §1.5) and events

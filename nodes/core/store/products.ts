@@ -3,6 +3,7 @@ import { ValidationError } from '../errors';
 import { seal } from '../secrets';
 import { optionalNonNegativeInt, optionalText, requireId } from '../validate';
 import type { StoreContext } from './context';
+import { mergeSettings, parseSettings } from './productSettings';
 import { isoReq } from './rows';
 import { type Product, type ProductInput, MAX_KEY_LENGTH, ORDER_WIDE_SKU } from './types';
 
@@ -17,11 +18,15 @@ export async function upsertProduct(ctx: StoreContext, input: ProductInput): Pro
 		if (c.length > MAX_KEY_LENGTH * 4) throw new ValidationError('fixedContent', 'Fixed content is too long.');
 		fixed = c === '' ? null : seal(ctx.km, c);
 	}
+	// Validate before writing (bad input changes nothing); merged again inside the transaction.
+	if (input.settings) mergeSettings(parseSettings(null), input.settings);
 	const now = Date.now();
 	await ctx.tx(async (trx) => {
 		const existing = await trx(ctx.t.products).where({ sku }).first();
+		const settings = input.settings ? JSON.stringify(mergeSettings(parseSettings(existing?.settings), input.settings)) : undefined;
 		if (existing) {
 			const patch: Record<string, unknown> = { updated_at: now };
+			if (settings !== undefined) patch.settings = settings;
 			if (name !== null) patch.name = name;
 			if (threshold !== undefined) patch.low_stock_threshold = threshold;
 			if (fixed !== undefined) patch.fixed_content = fixed;
@@ -33,6 +38,7 @@ export async function upsertProduct(ctx: StoreContext, input: ProductInput): Pro
 					name: name ?? sku,
 					low_stock_threshold: threshold ?? null,
 					fixed_content: fixed ?? null,
+					settings: settings ?? null,
 					created_at: now,
 					updated_at: now,
 				})
@@ -42,7 +48,12 @@ export async function upsertProduct(ctx: StoreContext, input: ProductInput): Pro
 		await ctx.event(trx, 'product_upserted', {
 			sku,
 			actor: input.actor,
-			details: { name: name ?? undefined, lowStockThreshold: threshold, fixedContent: fixed === undefined ? undefined : fixed !== null },
+			details: {
+				name: name ?? undefined,
+				lowStockThreshold: threshold,
+				fixedContent: fixed === undefined ? undefined : fixed !== null,
+				settings: input.settings ? Object.keys(input.settings).filter((k) => (input.settings as Record<string, unknown>)[k] !== undefined) : undefined,
+			},
 		});
 	});
 	return (await getProduct(ctx, sku)) as Product;
@@ -59,6 +70,8 @@ function mapProduct(row: Record<string, unknown>): Product {
 		name: String(row.name),
 		lowStockThreshold: row.low_stock_threshold === null || row.low_stock_threshold === undefined ? null : Number(row.low_stock_threshold),
 		hasFixedContent: !!row.fixed_content,
+		kind: row.kind === 'api' ? 'api' : 'keys',
+		settings: parseSettings(row.settings),
 		createdAt: isoReq(row.created_at),
 		updatedAt: isoReq(row.updated_at),
 	};

@@ -1,5 +1,9 @@
 /** The key store's public types and constants (order lines, deliveries, keys, stock, events, refunds). */
 import type { Strategy } from './dialects';
+import type { ProductSettings, ProductSettingsInput } from './productSettings';
+
+export type { ProductSettings, ProductSettingsInput } from './productSettings';
+export { DEFAULT_PRODUCT_SETTINGS } from './productSettings';
 
 export type { Strategy } from './dialects';
 export type KeyStatus = 'available' | 'assigned' | 'revoked' | 'void';
@@ -17,6 +21,10 @@ export interface Product {
 	name: string;
 	lowStockThreshold: number | null;
 	hasFixedContent: boolean;
+	/** 'keys': pool keys (or fixed content); 'api': content fetched from the seller's endpoint (External API). */
+	kind: 'keys' | 'api';
+	/** Buyer-facing settings (delivery page, delay notice, follow-up). */
+	settings: ProductSettings;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -27,6 +35,8 @@ export interface ProductInput {
 	lowStockThreshold?: number | string | null;
 	/** undefined: keep; null or '': clear; text: deliver this to every buyer instead of pool keys. */
 	fixedContent?: string | null;
+	/** Buyer-facing settings to change (absent: keep; null or '': clear). */
+	settings?: ProductSettingsInput;
 	actor?: Actor;
 }
 

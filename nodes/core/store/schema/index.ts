@@ -17,6 +17,8 @@ export interface TableNames {
 	riskLocks: string;
 	blocklist: string;
 	alerts: string;
+	waiting: string;
+	notices: string;
 	migrations: string;
 }
 
@@ -31,6 +33,8 @@ export function tableNames(prefix: string): TableNames {
 		riskLocks: `${prefix}risk_locks`,
 		blocklist: `${prefix}blocklist`,
 		alerts: `${prefix}alerts`,
+		waiting: `${prefix}waiting`,
+		notices: `${prefix}notices`,
 		migrations: `${prefix}migrations`,
 	};
 }
@@ -294,6 +298,77 @@ const migrations: Migration[] = [
 				await knex.schema.alterTable(table, (tb) => tb.string('shop', ID_MAX).nullable().alter());
 			}
 			if (dialect === 'sqlite3') for (const sql of sqliteClaimDdlV1(t)) await knex.raw(sql);
+		},
+	},
+	{
+		// The buyer's side (delivery page, External API products, delay notices, follow-ups).
+		// - products: `kind` ('keys': pool keys or fixed content, as before; 'api': content fetched from
+		//   the seller's endpoint), `settings` (JSON, never a secret: usage guide, after-sale note,
+		//   recommended products, delay notice and follow-up settings) and `api_config` (sealed: the
+		//   endpoint's URL, headers and body template may hold tokens).
+		// - deliveries: the delivery page's first view and view count, a per-link rate-limit window,
+		//   and the follow-up's time (never twice).
+		// - waiting: order lines that could not be delivered at once (out of stock, held for review,
+		//   the API failing), completed in order of payment when stock arrives or the order is approved;
+		//   unique per order line (shop, order_id, sku) like deliveries.
+		// - notices: one row per (shop, order_id, kind) for notices that must go out at most once per
+		//   order (the delay notice); inserted before sending, so two workers never both send.
+		// MySQL/MariaDB: the new tables get the binary collation of migration 005 (ids compared exactly).
+		name: '006_buyer_side',
+		async up(knex, t) {
+			await knex.schema.alterTable(t.products, (tb) => {
+				tb.string('kind', 16).notNullable().defaultTo('keys');
+				tb.text('settings').nullable(); // JSON, never a secret
+				tb.text('api_config').nullable(); // sealed JSON
+			});
+			await knex.schema.alterTable(t.deliveries, (tb) => {
+				tb.bigInteger('viewed_at').nullable();
+				tb.integer('view_count').notNullable().defaultTo(0);
+				tb.bigInteger('view_window_at').nullable();
+				tb.integer('view_window_count').notNullable().defaultTo(0);
+				tb.bigInteger('follow_up_at').nullable();
+			});
+			await knex.schema.createTable(t.waiting, (tb) => {
+				tb.increments('id').primary();
+				tb.string('shop', ID_MAX).notNullable().defaultTo('');
+				tb.string('order_id', ID_MAX).notNullable();
+				tb.string('sku', ID_MAX).notNullable();
+				tb.integer('quantity').notNullable();
+				tb.string('reason', 32).notNullable(); // out_of_stock | review | api_failed | send_failed
+				tb.string('status', 16).notNullable(); // waiting | delivered | cancelled
+				tb.string('buyer_id', ID_MAX).nullable();
+				tb.string('buyer_name', 255).nullable();
+				tb.string('buyer_email', 320).nullable();
+				tb.string('buyer_ip', 64).nullable();
+				tb.decimal('amount', 14, 2).nullable();
+				tb.bigInteger('paid_at').notNullable(); // order of completion
+				tb.integer('delivery_id').nullable();
+				tb.bigInteger('created_at').notNullable();
+				tb.bigInteger('updated_at').notNullable();
+				tb.unique(['shop', 'order_id', 'sku'], { indexName: `${t.waiting}_line_uq` });
+				tb.index(['sku', 'status', 'paid_at', 'id'], `${t.waiting}_sku_ix`);
+			});
+			await knex.schema.createTable(t.notices, (tb) => {
+				tb.increments('id').primary();
+				tb.string('shop', ID_MAX).notNullable().defaultTo('');
+				tb.string('order_id', ID_MAX).notNullable();
+				tb.string('kind', 32).notNullable(); // delay | follow_up
+				tb.string('status', 16).notNullable(); // sending | sent | failed
+				tb.string('channel', 32).nullable();
+				tb.bigInteger('at').notNullable();
+				tb.unique(['shop', 'order_id', 'kind'], { indexName: `${t.notices}_uq` });
+			});
+			if (knex.client.dialect === 'mysql') {
+				const collation = await binaryCollation(knex);
+				for (const table of [t.waiting, t.notices]) {
+					await knex.raw(`ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4 COLLATE ${collation}`, [table]);
+				}
+			}
+		},
+		async down(knex, t) {
+			for (const name of [t.notices, t.waiting]) await knex.schema.dropTableIfExists(name);
+			await knex.schema.alterTable(t.deliveries, (tb) => tb.dropColumns('viewed_at', 'view_count', 'view_window_at', 'view_window_count', 'follow_up_at'));
+			await knex.schema.alterTable(t.products, (tb) => tb.dropColumns('kind', 'settings', 'api_config'));
 		},
 	},
 ];
