@@ -99,6 +99,23 @@ export class AutoDeliveryKeyStore implements ICredentialType {
 				'Seals every key (AES-256-GCM). Keep it safe: keys cannot be read without it, and a wrong secret is refused. Use the same secret on every n8n worker.',
 		},
 		{
+			displayName: 'Delivery Page URL',
+			name: 'deliveryPageUrl',
+			type: 'string',
+			default: '',
+			placeholder: 'https://n8n.example.com/webhook/delivery',
+			description:
+				"The production URL of the bundled delivery-page workflow's Webhook node. When set, Claim Key and Get Delivery output a signed, expiring link to the order's delivery page, and templates can use {deliveryLink} / {提货链接}. Empty: no links.",
+		},
+		{
+			displayName: 'Delivery Link Valid For (Days)',
+			name: 'deliveryLinkTtlDays',
+			type: 'number',
+			typeOptions: { minValue: 0.01, maxValue: 3650, numberPrecision: 2 },
+			default: 7,
+			description: 'How long a new delivery link works. Expired links show "link expired" and nothing else.',
+		},
+		{
 			displayName: 'Table Prefix',
 			name: 'tablePrefix',
 			type: 'string',

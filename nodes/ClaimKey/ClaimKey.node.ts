@@ -11,7 +11,7 @@ import { claimOutput } from '../core/delivery';
 import { itemCollection, itemParam } from '../shared/params';
 import { includeKeys } from '../shared/tool';
 import type { Strategy } from '../core/store';
-import { openStore, ownMessage, runItems, type Failed } from '../shared/runner';
+import { openStore, ownMessage, runItems, withDeliveryLink, type Failed } from '../shared/runner';
 import { testKeyStoreCredential } from '../shared/store';
 import { properties } from './description';
 
@@ -40,7 +40,8 @@ export class ClaimKey implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		// Never on "Delivered": a failed claim must not reach Notify Buyer.
 		const failed: Failed = (_i, error) => ({ output: 1, json: { status: 'not_delivered', reason: 'error', error } });
-		return await runItems(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, { store, actor }, emit) => {
+		return await runItems(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, setup, emit) => {
+			const { store, actor } = setup;
 			const details = itemCollection(this, 'details', i);
 			const result = await store.claim({
 				orderId: itemParam(this, 'orderId', i) as string,
@@ -59,7 +60,7 @@ export class ClaimKey implements INodeType {
 				shop: (itemParam(this, 'shop', i, '') as string) || (details.shop as string | undefined),
 				actor,
 			});
-			emit(result.delivered ? 0 : 1, claimOutput(result) as unknown as IDataObject);
+			emit(result.delivered ? 0 : 1, withDeliveryLink(setup, claimOutput(result)) as unknown as IDataObject);
 		});
 	}
 }

@@ -5,9 +5,10 @@
  */
 import type { IBinaryKeyData, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
+import type { LinkSettings } from '../core/delivery/link';
 import type { Actor, KeyStore } from '../core/store';
 import { toNodeError } from './errors';
-import { actorOf, storeFor } from './store';
+import { actorOf, storeAndLinksFor } from './store';
 
 /** Adds an output item for the current input item (pairedItem is set by the runner). */
 export type Emit = (output: number, json: IDataObject, binary?: IBinaryKeyData) => void;
@@ -41,10 +42,18 @@ export interface Operation<S> {
 export interface StoreSetup {
 	store: KeyStore;
 	actor: Actor;
+	/** The credential's delivery-page settings; null when it has no Delivery Page URL. */
+	links: LinkSettings | null;
 }
 
 export async function openStore(ctx: IExecuteFunctions): Promise<StoreSetup> {
-	return { store: await storeFor(ctx), actor: actorOf(ctx) };
+	const { store, links } = await storeAndLinksFor(ctx);
+	return { store, links, actor: actorOf(ctx) };
+}
+
+/** The item with `deliveryLink` (the order's signed delivery-page link) when the credential has a Delivery Page URL. */
+export function withDeliveryLink<T extends { orderId: string; shop: string | null }>(setup: StoreSetup, item: T): T & { deliveryLink?: string } {
+	return setup.links ? { ...item, deliveryLink: setup.store.deliveryLink(setup.links, item) } : item;
 }
 
 /**

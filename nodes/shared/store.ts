@@ -8,6 +8,7 @@ import {
 	type INodeCredentialTestResult,
 } from 'n8n-workflow';
 
+import { checkLinkSettings, type LinkSettings } from '../core/delivery/link';
 import { KeyStore, getStore, type Actor, type DatabaseKind, type StoreConfig } from '../core/store';
 
 export const KEY_STORE_CREDENTIAL = 'autoDeliveryKeyStore';
@@ -30,16 +31,30 @@ export function storeConfigFromCredentials(c: ICredentialDataDecryptedObject): S
 	};
 }
 
-/** The process-wide store for this node's credential (opened and migrated on first use). */
-export async function storeFor(ctx: IExecuteFunctions): Promise<KeyStore> {
+/** The delivery-page link settings of the Key Store credential; null when no Delivery Page URL is set. */
+export function linkSettingsFromCredentials(c: ICredentialDataDecryptedObject): LinkSettings | null {
+	const baseUrl = typeof c.deliveryPageUrl === 'string' ? c.deliveryPageUrl.trim() : '';
+	if (baseUrl === '') return null;
+	const ttl = c.deliveryLinkTtlDays;
+	return checkLinkSettings({ baseUrl, ttlDays: ttl === undefined || ttl === null || ttl === '' ? undefined : Number(ttl) });
+}
+
+/** The process-wide store for this node's credential (opened and migrated on first use) and its link settings. */
+export async function storeAndLinksFor(ctx: IExecuteFunctions): Promise<{ store: KeyStore; links: LinkSettings | null }> {
 	const creds = await ctx.getCredentials(KEY_STORE_CREDENTIAL);
 	try {
-		return await getStore(storeConfigFromCredentials(creds));
+		const links = linkSettingsFromCredentials(creds);
+		return { store: await getStore(storeConfigFromCredentials(creds)), links };
 	} catch (err) {
 		throw new NodeOperationError(ctx.getNode(), (err as Error).message, {
 			description: 'Check the Auto Delivery Key Store credential (use "Test" in the credential dialog).',
 		});
 	}
+}
+
+/** The process-wide store for this node's credential (opened and migrated on first use). */
+export async function storeFor(ctx: IExecuteFunctions): Promise<KeyStore> {
+	return (await storeAndLinksFor(ctx)).store;
 }
 
 /** Who is acting, for the audit log. */

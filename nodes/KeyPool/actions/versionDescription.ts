@@ -8,6 +8,7 @@ import type { IDisplayOptions, INodeProperties, INodePropertyOptions } from 'n8n
 
 import { operationProperty } from '../../shared/descriptions';
 import { sku, skuFilter, status } from './common.descriptions';
+import * as deliveryPage from './delivery/deliveryPage.operation';
 import * as getDelivery from './delivery/getDelivery.operation';
 import * as exportKeys from './key/exportKeys.operation';
 import * as getStock from './key/getStock.operation';
@@ -18,6 +19,7 @@ import * as upsertProduct from './product/upsertProduct.operation';
 
 /** The entry of each operation in the menus; the name differs between the versions. */
 const menu = {
+	deliveryPage: { value: 'deliveryPage', description: "Serve the buyer's delivery page of a signed link (the delivery-page workflow)", action: 'Open the delivery page of a link' },
 	exportKeys: { value: 'exportKeys', description: 'Back up keys as a CSV file (decrypted)', action: 'Export keys' },
 	getDelivery: { value: 'getDelivery', description: 'Look up what an order received: status, sent and shipped times, masked keys', action: 'Get the delivery of an order' },
 	getStock: { value: 'getStock', description: 'Count keys per SKU and status', action: 'Get stock' },
@@ -57,7 +59,7 @@ export const properties: INodeProperties[] = [
 		{ '@version': [2], resource: ['key'] },
 	),
 	operation([{ name: 'Upsert', ...menu.upsertProduct }], 'upsertProduct', { '@version': [2], resource: ['product'] }),
-	operation([{ name: 'Get', ...menu.getDelivery }], 'getDelivery', { '@version': [2], resource: ['delivery'] }),
+	operation([{ name: 'Get', ...menu.getDelivery }, { name: 'Open Delivery Page', ...menu.deliveryPage }], 'getDelivery', { '@version': [2], resource: ['delivery'] }),
 	// version 1's single list (saved workflows open unchanged)
 	operation(
 		[
@@ -65,6 +67,7 @@ export const properties: INodeProperties[] = [
 			{ name: 'Get Delivery', ...menu.getDelivery },
 			{ name: 'Get Stock', ...menu.getStock },
 			{ name: 'Import Keys', ...menu.import },
+			{ name: 'Open Delivery Page', ...menu.deliveryPage },
 			{ name: 'List Keys', ...menu.listKeys },
 			{ name: 'Upsert Product', ...menu.upsertProduct },
 			{ name: 'Void Keys', ...menu.voidKeys },
@@ -82,4 +85,5 @@ export const properties: INodeProperties[] = [
 	...exportKeys.description,
 	...upsertProduct.description,
 	...getDelivery.description,
+	...deliveryPage.description,
 ];

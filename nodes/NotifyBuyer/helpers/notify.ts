@@ -37,6 +37,7 @@ export async function notifyItem(ctx: IExecuteFunctions, i: number, setup: Notif
 				buyerNameFallback: typeof buyer?.name === 'string' ? buyer.name : null,
 				reveal,
 				actor: setup.actor,
+				links: setup.links,
 			});
 			emit(0, itemFor(input, result));
 		} catch (error) {

@@ -19,10 +19,11 @@
 import { redactSecrets } from '../secrets';
 import { StoreError, ValidationError } from '../errors';
 import { HttpCallError, MailError } from '../outbound';
-import { ORDER_WIDE_SKU, type Actor, type Delivery, type DeliveredKey, type DeliveryWithKeys, type KeyStore, orderLabel } from '../store';
+import { ORDER_WIDE_SKU, type Actor, type Delivery, type DeliveredKey, type DeliveryWithKeys, type KeyStore, type Product, orderLabel } from '../store';
 import { checkRecipient, prepareChannel, sendOnChannel, type ChannelSent, type NotifyChannel, type NotifyChannelKind } from './channels';
 import { withoutKeys } from './output';
-import { DEFAULT_TIME_ZONE, escapeHtml, formatDate, type TemplateContext } from './template';
+import type { LinkSettings } from './link';
+import { DEFAULT_TIME_ZONE, escapeHtml, formatDate, productTemplateFields, type TemplateContext } from './template';
 
 export interface NotifyInput {
 	deliveryId: number | string;
@@ -38,6 +39,8 @@ export interface NotifyInput {
 	actor?: Actor;
 	/** How long to wait for another execution holding the send lease. Default: the lease + 5 s. */
 	waitMs?: number;
+	/** The Key Store credential's delivery-page settings: `{deliveryLink}` in templates. */
+	links?: LinkSettings | null;
 }
 
 export interface NotifyInfo {
@@ -185,19 +188,21 @@ export async function notifyDelivery(store: KeyStore, input: NotifyInput): Promi
 
 	let sent: ChannelSent;
 	try {
-		let productName: string | null = null;
+		let product: Product | null = null;
 		try {
-			productName = (await store.getProduct(delivery.sku))?.name ?? null;
+			product = await store.getProduct(delivery.sku);
 		} catch {
 			// a deleted product: fall back to the sku
 		}
 		const ctx: TemplateContext = {
-			productName: productName ?? delivery.sku,
+			productName: product?.name ?? delivery.sku,
 			deliveryContent: plainKeys,
 			orderId: delivery.orderId,
 			buyerName: delivery.buyer.name ?? (input.buyerNameFallback ? String(input.buyerNameFallback) : null),
 			quantity: delivery.quantity,
 			date: delivery.createdAt,
+			deliveryLink: input.links ? store.deliveryLink(input.links, delivery) : null,
+			...productTemplateFields(product),
 		};
 		sent = await sendOnChannel(prepared, recipient, ctx, timeZone, secrets);
 	} catch (err) {

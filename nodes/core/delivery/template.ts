@@ -12,6 +12,7 @@
  * lists them so a node can warn the seller.
  */
 import { maskKey } from '../secrets';
+import type { Product } from '../store/types';
 import { ValidationError } from '../errors';
 
 export interface TemplateContext {
@@ -56,6 +57,18 @@ export interface PreviewOptions extends RenderOptions {
 }
 
 type VariableName = keyof TemplateContext;
+
+/** The template variables a product's buyer-facing settings fill (nodes/core/store/productSettings.ts). */
+export function productTemplateFields(product: Pick<Product, 'settings'> | null): Pick<TemplateContext, 'usageGuide' | 'afterSaleNote' | 'recommended' | 'expectedWithin' | 'reviewUrl'> {
+	const s = product?.settings;
+	return {
+		usageGuide: s?.usageGuide ?? null,
+		afterSaleNote: s?.afterSaleNote ?? null,
+		recommended: s?.recommended ?? [],
+		expectedWithin: s?.expectedWithin ?? null,
+		reviewUrl: s?.reviewUrl ?? null,
+	};
+}
 
 /** Canonical (English) names and their Chinese aliases. */
 export const TEMPLATE_VARIABLES: ReadonlyArray<{ name: VariableName; alias: string }> = [

@@ -14,6 +14,7 @@
  * deliveries, leases, refunds, stock, events, riskLog, alerts), working on a StoreContext that
  * never leaves nodes/core/store.
  */
+import type { LinkCheck, LinkSettings } from '../delivery/link';
 import { type AlertStore, alertStore } from './alerts';
 import * as claims from './claims';
 import type { DatabaseKind, StoreConfig } from './connection';
@@ -23,6 +24,7 @@ import * as events from './events';
 import * as imports from './imports';
 import * as leases from './leases';
 import { openContext } from './open';
+import * as page from './page';
 import * as products from './products';
 import * as refunds from './refunds';
 import { type RiskStore, riskStore } from './riskLog';
@@ -61,6 +63,7 @@ import type {
 } from './types';
 
 export * from './types';
+export type { HeldLine, PageLine, PageView, PageViewInput } from './page';
 export type { HoldInput, HoldResult, WaitingLine, WaitingQuery, WaitingReason, WaitingStatus } from './waiting';
 
 export class KeyStore {
@@ -180,6 +183,23 @@ export class KeyStore {
 	/** Records a failed shop call (scrubbed of keys) and frees the lease; the delivery stays sent. */
 	markShipFailed(deliveryId: number, token: string | null, info: ShipFailedInfo): Promise<Delivery> {
 		return leases.markShipFailed(this.#ctx, deliveryId, token, info);
+	}
+
+	// ---------------------------------------------------------------- the delivery page (DESIGN §7)
+
+	/** A signed link to the delivery page of an order (never holds a key). */
+	deliveryLink(settings: LinkSettings, target: { shop?: string | null; orderId: string }, now?: number): string {
+		return page.signLink(this.#ctx, settings, target, now);
+	}
+
+	/** Checks a delivery-page request's query (o, s, e, t): the order it names, or why not. */
+	checkDeliveryLink(query: Record<string, unknown> | null | undefined, now?: number): LinkCheck {
+		return page.checkLink(this.#ctx, query, now);
+	}
+
+	/** One view of an order's delivery page: rate-limited, audited, and (by default) recorded as the send of claimed lines. */
+	viewOrder(input: page.PageViewInput): Promise<page.PageView> {
+		return page.viewOrder(this.#ctx, input);
 	}
 
 	// ---------------------------------------------------------------- waiting order lines (delays)

@@ -38,6 +38,11 @@ export interface DeliveryRow {
 	ship_lock_until?: number | null;
 	ship_token?: string | null;
 	ship_attempts?: number | null;
+	viewed_at?: number | null;
+	view_count?: number | null;
+	view_window_at?: number | null;
+	view_window_count?: number | null;
+	follow_up_at?: number | null;
 }
 
 export function mapDelivery(r: DeliveryRow): Delivery {

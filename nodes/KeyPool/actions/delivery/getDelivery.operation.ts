@@ -2,7 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workfl
 
 import { deliveryDetails } from '../../../core/delivery';
 import { includeKeysProperty, orderIdProperty, shopProperty, skuProperty } from '../../../shared/descriptions';
-import type { Emit, StoreSetup } from '../../../shared/runner';
+import { withDeliveryLink, type Emit, type StoreSetup } from '../../../shared/runner';
 import { includeKeys } from '../../../shared/tool';
 
 const getDelivery = { show: { operation: ['getDelivery'] } };
@@ -15,7 +15,8 @@ export const description: INodeProperties[] = [
 	includeKeysProperty('Whether to output the keys in plain text. Off: masked like ABCD…WXYZ. Plain keys end up in n8n execution data.', { displayOptions: getDelivery }),
 ];
 
-export async function execute(this: IExecuteFunctions, i: number, { store }: StoreSetup, emit: Emit): Promise<void> {
+export async function execute(this: IExecuteFunctions, i: number, setup: StoreSetup, emit: Emit): Promise<void> {
+	const { store } = setup;
 	const ref = {
 		orderId: this.getNodeParameter('orderId', i) as string,
 		shop: this.getNodeParameter('deliveryShop', i, '') as string,
@@ -24,5 +25,5 @@ export async function execute(this: IExecuteFunctions, i: number, { store }: Sto
 	const deliveries = await store.getDeliveries({ ...ref, reveal: includeKeys(this, i) });
 	// None: findDelivery says so, naming the shops that do have this order ID.
 	if (deliveries.length === 0) await store.findDelivery(ref);
-	for (const d of deliveries) emit(0, deliveryDetails(d) as unknown as IDataObject);
+	for (const d of deliveries) emit(0, withDeliveryLink(setup, deliveryDetails(d) as { orderId: string; shop: string | null }) as unknown as IDataObject);
 }
