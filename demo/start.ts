@@ -415,7 +415,11 @@ export async function launch(opts: LaunchOptions): Promise<Launched> {
 	try {
 		// 5. Credentials
 		const credentials: CredentialInput[] = [
-			{ ...CREDENTIALS.keyStore, data: { database: 'sqlite', sqlitePath: paths.keyStore, encryptionSecret: secrets.keyStoreSecret, tablePrefix: 'ad_' } },
+			{
+				...CREDENTIALS.keyStore,
+				// The delivery page of workflows/delivery-page.json: {提货链接} / deliveryLink point there.
+				data: { database: 'sqlite', sqlitePath: paths.keyStore, encryptionSecret: secrets.keyStoreSecret, tablePrefix: 'ad_', deliveryPageUrl: n8n.webhookUrl('auto-delivery/delivery'), deliveryLinkTtlDays: 7 },
+			},
 			{
 				...CREDENTIALS.shopApi,
 				data: { baseUrl: shop.url, authType: 'bearer', token: secrets.shopApiToken, signingSecret: secrets.shopSigningSecret, ignoreSslIssues: false },

@@ -134,9 +134,9 @@ main{max-width:640px;margin:0 auto;padding:16px}h1{font-size:22px;margin:8px 0 4
 section{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:14px 16px;margin:0 0 14px}h2{font-size:18px;margin:0 0 6px}
 .meta{color:#57606a;font-size:14px;margin:0 0 10px}.key{display:flex;gap:8px;align-items:stretch;margin:8px 0}
 .key code{flex:1;min-width:0;font:15px/1.5 Consolas,Menlo,monospace;background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px 10px;word-break:break-all;white-space:pre-wrap}
-button{font:inherit;font-size:15px;border:0;border-radius:6px;background:#1f6feb;color:#fff;padding:8px 14px;min-width:72px;cursor:pointer}button.all{background:#2da44e;margin-top:4px}
+button{font:inherit;font-size:15px;border:0;border-radius:6px;background:#1f6feb;color:#fff;padding:8px 14px;flex:0 0 88px;min-width:88px;cursor:pointer}button.all{background:#2da44e;margin-top:4px}
 .note{white-space:pre-wrap;background:#fffbea;border:1px solid #f0d98c;border-radius:6px;padding:8px 10px;font-size:14px}
-.warn{color:#9a6700;font-size:14px}.muted{color:#57606a;font-size:14px}.status{font-weight:600}.refunded{color:#cf222e}`;
+h3{font-size:16px;margin:12px 0 6px}section>h3:first-child{margin-top:0}.warn{color:#9a6700;font-size:14px}.muted{color:#57606a;font-size:14px}.status{font-weight:600}.refunded{color:#cf222e}`;
 
 const SCRIPT = `
 function adCopy(text, done){
@@ -220,7 +220,7 @@ export function deliveryPage(orderId: string, view: PageView, opts: PageOptions)
 		else pending++;
 		parts.push(`<section data-line="${h.decision === 'reject' ? 'rejected' : 'pending'}"><p class="status">${escapeHtml(h.decision === 'reject' ? t.rejected : t.review)}</p></section>`);
 	}
-	if (view.refundedOrder && delivered === 0) {
+	if (view.refundedOrder && view.lines.length === 0) {
 		parts.push(`<section data-line="refunded"><p class="status refunded">${escapeHtml(t.refundedOrder)}</p></section>`);
 		refunded++;
 	}
