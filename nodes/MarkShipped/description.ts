@@ -62,6 +62,15 @@ export const properties: INodeProperties[] = [
 			'Whether to refuse deliveries the buyer was not sent yet (recorded by Notify Buyer). Marking them shipped would be fake shipping (虚假发货). Off: an explicit override, recorded in the audit log.',
 	},
 	{
+		displayName: 'Wait for the Buyer to Open the Delivery Page',
+		name: 'waitForView',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { requireSent: [true] } },
+		description:
+			'Whether to mark shipped only once the buyer opened the order\'s delivery page, instead of once the content was sent. Until then the item leaves on the first output with ship.reason "not_viewed" (nothing called); the delivery-page workflow ships it when the buyer opens the page.',
+	},
+	{
 		displayName: 'When Not Sent',
 		name: 'whenNotSent',
 		type: 'options',

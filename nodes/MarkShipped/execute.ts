@@ -21,7 +21,8 @@ export async function shipItems(this: IExecuteFunctions): Promise<INodeExecution
 	return await runItems<ShipSetup>(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, setup, emit) => {
 		const { outcome, item, requireSent } = await shipOne(this, i, setup);
 		const json = { ...items[i].json, ...item } as IDataObject;
-		if (outcome.outcome === 'shipped') {
+		// Shipped — or waiting, as the seller chose, for the buyer to open the delivery page (not a failure).
+		if (outcome.outcome === 'shipped' || outcome.outcome === 'not_viewed') {
 			emit(SHIPPED, json);
 			return;
 		}
@@ -42,13 +43,14 @@ async function shipOne(ctx: IExecuteFunctions, i: number, setup: ShipSetup): Pro
 			? await setup.store.findDelivery({ orderId: itemParam(ctx, 'orderId', i) as string, shop: itemParam(ctx, 'shop', i, '') as string, sku: (itemParam(ctx, 'sku', i, '') as string) || null })
 			: await setup.store.findDelivery({ deliveryId: itemParam(ctx, 'deliveryId', i) as string });
 	const requireSent = ctx.getNodeParameter('requireSent', i) as boolean;
+	const requireViewed = requireSent && ctx.getNodeParameter('waitForView', i, false) === true;
 	const mode = ctx.getNodeParameter('mode', i) as string;
 	const platform = mode === 'callApi' ? (ctx.getNodeParameter('platform', i, 'custom') as string) : 'custom';
 	if (platform !== 'custom') {
-		const outcome = await shipViaPlatform(setup.store, await platformInputFor(ctx, i, setup, delivery.id, requireSent, platform));
+		const outcome = await shipViaPlatform(setup.store, { ...(await platformInputFor(ctx, i, setup, delivery.id, requireSent, platform)), requireViewed });
 		return { outcome, item: platformShipItem(outcome), requireSent };
 	}
-	const outcome = await shipDelivery(setup.store, await shipInputFor(ctx, i, setup, delivery.id, requireSent, mode));
+	const outcome = await shipDelivery(setup.store, { ...(await shipInputFor(ctx, i, setup, delivery.id, requireSent, mode)), requireViewed });
 	return { outcome, item: shipItem(outcome), requireSent };
 }
 

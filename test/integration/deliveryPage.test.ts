@@ -13,6 +13,7 @@ import { ValidationError } from '../../nodes/core/errors';
 import { KeyStore, closeAllStores, getStore } from '../../nodes/core/store';
 import { internals } from '../../nodes/core/store/internals';
 import { KeyPool } from '../../nodes/KeyPool/KeyPool.node';
+import { MarkShipped } from '../../nodes/MarkShipped/MarkShipped.node';
 import { NotifyBuyer } from '../../nodes/NotifyBuyer/NotifyBuyer.node';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';
 import { type DbKind, describeDb, dropStore, makeKeys, storeConfig, useStore } from '../helpers/db';
@@ -106,6 +107,22 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect((await row(c2.delivery.id)).status).toBe('claimed');
 		});
 
+		it('lets the seller ship on open: with requireViewed, a sent line waits for the first view (nothing recorded until then)', async () => {
+			await store.importKeys({ sku: 'PG-V', keys: makeKeys(1, 'PGV') });
+			const c = await store.claim({ shop: 'tmall:main', orderId: 'PG-10', sku: 'PG-V' });
+			if (!c.delivered) throw new Error('not delivered');
+			const lease = await store.beginSend(c.delivery.id);
+			if (lease.kind !== 'go') throw new Error('no lease');
+			await store.markSent(c.delivery.id, lease.token, { channel: 'webhook' }); // e.g. the link sent through the platform's chat
+			const refusedBefore = (await events('PG-10', 'ship_refused')).length;
+			expect((await store.beginShip(c.delivery.id, { requireViewed: true })).kind).toBe('not_viewed');
+			expect((await events('PG-10', 'ship_refused')).length).toBe(refusedBefore);
+			expect((await row(c.delivery.id)).ship_token).toBeNull();
+			await store.viewOrder({ shop: 'tmall:main', orderId: 'PG-10' });
+			const go = await store.beginShip(c.delivery.id, { requireViewed: true });
+			expect(go.kind).toBe('go');
+		});
+
 		it('limits views per link and minute: over the limit nothing is read or recorded', async () => {
 			await store.importKeys({ sku: 'PG-D', keys: makeKeys(1, 'PGD') });
 			await store.claim({ shop: 'tmall:main', orderId: 'PG-5', sku: 'PG-D' });
@@ -158,8 +175,9 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 const CLAIM = 'n8n-nodes-auto-delivery.claimKey';
 const POOL = 'n8n-nodes-auto-delivery.keyPool';
 const NOTIFY = 'n8n-nodes-auto-delivery.notifyBuyer';
+const SHIP = 'n8n-nodes-auto-delivery.markShipped';
 // The tool variant runs the same node under n8n's generated type name (`…Tool`), which is what the node checks.
-const nodeTypes: Record<string, INodeType> = { [CLAIM]: new ClaimKey(), [POOL]: new KeyPool(), [`${POOL}Tool`]: new KeyPool(), [NOTIFY]: new NotifyBuyer() };
+const nodeTypes: Record<string, INodeType> = { [CLAIM]: new ClaimKey(), [POOL]: new KeyPool(), [`${POOL}Tool`]: new KeyPool(), [NOTIFY]: new NotifyBuyer(), [SHIP]: new MarkShipped() };
 const { node, start, data, json } = workflowBuilders();
 
 describeDb('sqlite', 'the delivery link and page in the n8n engine', () => {
@@ -233,7 +251,8 @@ describeDb('sqlite', 'the delivery link and page in the n8n engine', () => {
 		const ok = await page(queryOf(link), { 'accept-language': 'en-US,en;q=0.9', 'x-forwarded-for': '203.0.113.50, 10.0.0.1' });
 		expect(ok.status).toBe('success');
 		const [item] = json(ok.outputs.Page[0]);
-		expect(item).toMatchObject({ statusCode: 200, state: 'delivered', orderId: 'E-10', shop: 'tb:main', firstView: true, shipNow: [] });
+		// sent by mail, never marked shipped (no Mark Shipped in that test): listed for Mark Shipped
+		expect(item).toMatchObject({ statusCode: 200, state: 'delivered', orderId: 'E-10', shop: 'tb:main', firstView: true, shipNow: [{ orderId: 'E-10', shop: 'tb:main', sku: 'ENG-1', quantity: 1 }] });
 		expect(String(item.html)).toContain('Your order');
 		const [delivery] = await store.getDeliveries({ orderId: 'E-10', shop: 'tb:main', reveal: true });
 		expect(String(item.html)).toContain(String(delivery.keys[0].key));
@@ -246,6 +265,19 @@ describeDb('sqlite', 'the delivery link and page in the n8n engine', () => {
 		expect(String(bad.html)).toContain('链接无效');
 		const expired = store.deliveryLink(LINKS, { shop: 'tb:main', orderId: 'E-10' }, Date.now() - 8 * 86400_000);
 		expect(json((await page(queryOf(expired))).outputs.Page[0])[0]).toMatchObject({ statusCode: 410, state: 'expired' });
+
+		// the page of an order whose Mark Shipped waits for the view lists it for Mark Shipped
+		const shipNode = (waitForView: boolean) => node('Ship', SHIP, { lookup: 'deliveryId', deliveryId: '={{ $json.deliveryId }}', mode: 'recordOnly', shopReference: 'on-open', requireSent: true, waitForView });
+		const claimed = await run([start(), data([{ orderId: 'E-20', shop: 'tb:main', sku: 'ENG-1', quantity: 1, email: 'b20@example.com' }]), claimNode(), node('Notify', NOTIFY, { operation: 'send', channel: 'email', deliveryId: '={{ $json.deliveryId }}', to: '', subject: 'Link', emailFormat: 'text', text: '{提货链接}' }), shipNode(true)]);
+		expect(claimed.status).toBe('success');
+		const [waiting] = json(claimed.outputs.Ship[0]);
+		expect(waiting).toMatchObject({ status: 'sent', ship: { shipped: false, reason: 'not_viewed' } });
+		expect(json(claimed.outputs.Ship[1])).toEqual([]);
+		const opened = await page(queryOf(store.deliveryLink(LINKS, { shop: 'tb:main', orderId: 'E-20' })));
+		const [view] = json(opened.outputs.Page[0]);
+		expect(view.shipNow).toEqual([{ deliveryId: waiting.deliveryId, orderId: 'E-20', shop: 'tb:main', sku: 'ENG-1', quantity: 1 }]);
+		const shipped = await run([start(), data(view.shipNow as Array<Record<string, unknown>>), shipNode(true)]);
+		expect(json(shipped.outputs.Ship[0])[0]).toMatchObject({ status: 'shipped', ship: { shipped: true, shopReference: 'on-open' } });
 
 		const asTool = await page(queryOf(link), {}, { type: `${POOL}Tool` });
 		expect(asTool.status).toBe('error');

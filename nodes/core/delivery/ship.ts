@@ -27,6 +27,8 @@ export interface ShipInput {
 	deliveryId: number;
 	/** Refuse deliveries without a recorded send (default true). Off = the seller's explicit override. */
 	requireSent?: boolean;
+	/** Wait until the buyer opened the order's delivery page (ship on open instead of on send). */
+	requireViewed?: boolean;
 	/** Record the shipment without calling the shop. */
 	recordOnly?: boolean;
 	/** Reference stored with a Record Only shipment (e.g. a tracking number). */
@@ -54,7 +56,7 @@ export type ShipOutcome =
 			withoutRecordedSend: boolean;
 			delivery: Delivery;
 	  }
-	| { outcome: 'not_sent' | 'revoked'; message: string; delivery: Delivery };
+	| { outcome: 'not_sent' | 'not_viewed' | 'revoked'; message: string; delivery: Delivery };
 
 /** The shop call failed (recorded as ship_failed) or another execution holds the lease. Never carries a key. */
 export class ShipError extends StoreError {
@@ -74,6 +76,10 @@ export class ShipError extends StoreError {
 
 export function notSentMessage(d: Delivery): string {
 	return `Delivery ${d.id} (order ${d.orderId}, SKU ${d.sku}) has not been sent to the buyer yet: marking it shipped now would be fake shipping (虚假发货). Send it first (Notify Buyer), or switch off "Require Sent" to override.`;
+}
+
+export function notViewedMessage(d: Delivery): string {
+	return `Delivery ${d.id} (order ${d.orderId}, SKU ${d.sku}) waits for the buyer to open the delivery page; it is marked shipped then (delivery-page workflow).`;
 }
 
 export function revokedMessage(d: Delivery): string {
@@ -99,6 +105,7 @@ export async function shipDelivery(store: KeyStore, input: ShipInput): Promise<S
 
 	const begun = await store.beginShip(input.deliveryId, {
 		requireSent: input.requireSent !== false,
+		requireViewed: input.requireViewed === true,
 		reveal: prepared?.needsContent === true,
 		leaseMs: prepared?.leaseMs,
 		waitMs: input.waitMs,
@@ -109,6 +116,8 @@ export async function shipDelivery(store: KeyStore, input: ShipInput): Promise<S
 			return { outcome: 'revoked', message: revokedMessage(begun.delivery), delivery: withoutKeys(begun.delivery) };
 		case 'not_sent':
 			return { outcome: 'not_sent', message: notSentMessage(begun.delivery), delivery: withoutKeys(begun.delivery) };
+		case 'not_viewed':
+			return { outcome: 'not_viewed', message: notViewedMessage(begun.delivery), delivery: withoutKeys(begun.delivery) };
 		case 'already_shipped':
 			return { outcome: 'shipped', alreadyShipped: true, recordOnly: false, attempts: 0, httpStatus: null, withoutRecordedSend: false, delivery: withoutKeys(begun.delivery) };
 		case 'busy':

@@ -115,6 +115,8 @@ export async function markSendFailed(ctx: StoreContext, deliveryId: number, toke
  * - `go`: call the shop, then markShipped or markShipFailed with `token`.
  * - `already_shipped`: nothing to do (idempotent).
  * - `not_sent`: `requireSent` is on and no send was recorded — shipping now would be fake shipping.
+ * - `not_viewed`: `requireViewed` is on and the buyer has not opened the order's delivery page yet
+ *   (the seller ships on open; nothing is recorded — the delivery page's Mark Shipped follows the view).
  * - `revoked`: the order was refunded.
  * - `busy`: another worker still holds the lease after `waitMs`.
  */
@@ -131,6 +133,9 @@ export async function beginShip(ctx: StoreContext, deliveryId: number, opts: Shi
 				...lineOf(row, deliveryId), actor: opts.actor, details: { reason: 'not_sent' },
 			});
 			return { kind: 'not_sent', delivery: await withKeys(ctx, row, false) };
+		}
+		if (opts.requireViewed && (row.viewed_at === null || row.viewed_at === undefined)) {
+			return { kind: 'not_viewed', delivery: await withKeys(ctx, row, false) };
 		}
 		const token = randomUUID();
 		const now = Date.now();

@@ -316,6 +316,8 @@ export interface SendFailedInfo {
 
 export interface ShipOptions {
 	requireSent?: boolean;
+	/** Also wait until the buyer opened the order's delivery page (the seller ships on open, not on send). */
+	requireViewed?: boolean;
 	leaseMs?: number;
 	waitMs?: number;
 	reveal?: boolean;
@@ -325,7 +327,7 @@ export interface ShipOptions {
 /** beginShip's answer: `go` with the lease token, or why the shop must not be called now. */
 export type ShipLease =
 	| { kind: 'go'; token: string; delivery: DeliveryWithKeys }
-	| { kind: 'already_shipped' | 'not_sent' | 'revoked' | 'busy'; delivery: DeliveryWithKeys };
+	| { kind: 'already_shipped' | 'not_sent' | 'not_viewed' | 'revoked' | 'busy'; delivery: DeliveryWithKeys };
 
 export interface ShippedInfo {
 	shopReference?: string | null;

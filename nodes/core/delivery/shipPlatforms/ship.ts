@@ -19,7 +19,7 @@ import { HttpCallError } from '../../outbound';
 import { DEFAULT_SHIP_LEASE_MS, orderLabel, type Actor, type Delivery, type KeyStore, type ShipLease } from '../../store';
 import { callOptions } from '../callOptions';
 import { withoutKeys } from '../output';
-import { ShipError, notSentMessage, revokedMessage, shipItem, type ShipItem, type ShipOutcome } from '../ship';
+import { ShipError, notSentMessage, notViewedMessage, revokedMessage, shipItem, type ShipItem, type ShipOutcome } from '../ship';
 import { MAX_RETRIES } from '../shipRequest';
 import { platformSecrets, runPlatformShip, type PlatformShipDone } from './run';
 import { shopifyOrderGid, shopifyTarget } from './shopify';
@@ -40,6 +40,8 @@ export interface PlatformShipInput {
 	target?: PlatformTarget | null;
 	/** Refuse deliveries without a recorded send (default true). Off = the seller's explicit override. */
 	requireSent?: boolean;
+	/** Wait until the buyer opened the order's delivery page (ship on open instead of on send). */
+	requireViewed?: boolean;
 	/** WooCommerce: add an order note with the masked content. Default none. */
 	wooNote?: WooNoteMode;
 	/** Shopify: Shopify e-mails the buyer about the fulfillment. Default false. */
@@ -107,7 +109,8 @@ function leaseAnswer(lease: Exclude<ShipLease, { kind: 'go' }>, deliveryId: numb
 	if (lease.kind === 'busy') {
 		throw new ShipError(`Delivery ${deliveryId} is being marked shipped by another execution that has not finished; try again later.`, 'busy', null, 0, delivery);
 	}
-	return { outcome: lease.kind, message: lease.kind === 'revoked' ? revokedMessage(delivery) : notSentMessage(delivery), delivery };
+	const message = lease.kind === 'revoked' ? revokedMessage(delivery) : lease.kind === 'not_viewed' ? notViewedMessage(delivery) : notSentMessage(delivery);
+	return { outcome: lease.kind, message, delivery };
 }
 
 async function productName(store: KeyStore, sku: string): Promise<string | null> {
@@ -130,7 +133,7 @@ export async function shipViaPlatform(store: KeyStore, input: PlatformShipInput)
 	const early = p.target ? await otherLinesUnsent(store, p, input.deliveryId, requireSent) : null;
 	if (early) return early;
 
-	const lease = await store.beginShip(input.deliveryId, { requireSent, reveal: false, leaseMs: p.leaseMs, waitMs: input.waitMs, actor: input.actor });
+	const lease = await store.beginShip(input.deliveryId, { requireSent, requireViewed: input.requireViewed === true, reveal: false, leaseMs: p.leaseMs, waitMs: input.waitMs, actor: input.actor });
 	if (lease.kind !== 'go') return { ...leaseAnswer(lease, input.deliveryId), platform: p.platform, platformNote: null };
 	const withoutRecordedSend = lease.delivery.sentAt === null;
 	const record = (shopReference: string | null, recordOnly: boolean): Promise<Delivery> =>
