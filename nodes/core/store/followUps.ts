@@ -106,8 +106,12 @@ export function followUpStore(ctx: StoreContext): FollowUpStore {
 			// One range per follow-up delay; products with the same delay share it.
 			const byHours = new Map<number, string[]>();
 			for (const p of on) byHours.set(p.settings.followUpAfterHours as number, [...(byHours.get(p.settings.followUpAfterHours as number) ?? []), p.sku]);
+			// updated_at ≥ sent_at on every row (markSent writes both from one clock, later changes only
+			// raise updated_at): the bound lets the (status, updated_at) index skip everything older.
+			const oldest = Math.min(...[...byHours.keys()].map((h) => followUpWindow(h, q.now, q.maxLateHours).from));
 			const query = ctx.db(ctx.t.deliveries)
 				.whereIn('status', FOLLOW_UP_STATUSES as string[])
+				.andWhere('updated_at', '>', oldest)
 				.whereNull('follow_up_at')
 				.whereNotNull('sent_at')
 				.where((all) => {
