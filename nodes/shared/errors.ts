@@ -5,7 +5,7 @@
  */
 import { NodeApiError, NodeOperationError, WorkflowConfigurationError, type INode, type JsonObject } from 'n8n-workflow';
 
-import { NotifyError, ShipError } from '../core/delivery';
+import { FollowUpError, NotifyError, ShipError } from '../core/delivery';
 import { StoreError, ValidationError } from '../core/errors';
 import { WebhookConfigError } from '../core/intake';
 
@@ -50,6 +50,10 @@ function shipError(node: INode, err: ShipError, itemIndex: number): NodeError {
 export function toNodeError(node: INode, err: unknown, itemIndex: number): NodeError {
 	if (err instanceof NodeOperationError || err instanceof NodeApiError) return err;
 	if (err instanceof NotifyError) return notifyError(node, err, itemIndex);
+	if (err instanceof FollowUpError) {
+		const description = `Recorded as follow_up_failed on delivery ${err.delivery.id}. A follow-up is never sent twice, so this one is not retried; the run stopped here and the other due follow-ups go out with the next run.`;
+		return keepMessage(new NodeApiError(node, { message: err.message, code: err.code } as JsonObject, { message: err.message, description, itemIndex, httpCode: err.detail.httpStatus ? String(err.detail.httpStatus) : undefined }), err.message);
+	}
 	if (err instanceof ShipError && err.code === 'ship_failed') return shipError(node, err, itemIndex);
 	if (err instanceof ValidationError) {
 		return keepMessage(new NodeOperationError(node, err.message, { itemIndex, description: `Field: ${err.field}. Nothing was changed.` }), err.message);

@@ -10,19 +10,32 @@ import { findDeliveryProperties, includeKeysProperty, optionsCollection, timeZon
 import { emailOptions, emailProperties } from './email.description';
 import * as resend from './resend.operation';
 import * as send from './send.operation';
+import * as sendFollowUp from './sendFollowUp.operation';
 import { webhookOptions, webhookProperties } from './webhook.description';
 
-export const properties: INodeProperties[] = [
+/** Send and Resend parameters that Send Follow-Up does not use (it has its own templates and finds its deliveries itself). */
+const NOT_FOR_FOLLOW_UP = new Set(['findBy', 'deliveryId', 'orderId', 'shop', 'sku', 'toEmail', 'subject', 'text', 'html', 'jsonBody', 'includeKeys']);
+
+function hideInFollowUp(props: INodeProperties[]): INodeProperties[] {
+	return props.map((p) =>
+		NOT_FOR_FOLLOW_UP.has(p.name)
+			? { ...p, displayOptions: { ...p.displayOptions, hide: { ...p.displayOptions?.hide, operation: [sendFollowUp.option.value] } } }
+			: p,
+	);
+}
+
+export const properties: INodeProperties[] = hideInFollowUp([
 	{
 		displayName: 'Operation',
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
-		options: [send.option, resend.option],
+		options: [send.option, resend.option, sendFollowUp.option],
 		default: 'send',
 	},
 	...send.description,
 	...resend.description,
+	...sendFollowUp.description,
 	...findDeliveryProperties({
 		selector: 'findBy',
 		options: [
@@ -58,4 +71,4 @@ export const properties: INodeProperties[] = [
 		timeZoneOption({ default: DEFAULT_TIME_ZONE, placeholder: 'Asia/Shanghai', description: 'IANA time zone of {date} / {购买日期}' }),
 		webhookOptions.timeoutMs,
 	]),
-];
+]);

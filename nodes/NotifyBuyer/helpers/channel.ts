@@ -7,12 +7,24 @@ import { itemParam } from '../../shared/params';
 import { SHOP_API_CREDENTIAL, shopTargetFromCredentials } from '../../shared/shopApi';
 import type { NotifySetup } from './interfaces';
 
+/** Names of the template parameters an operation reads (Send Follow-Up has its own; it has no To). */
+export interface TemplateParams {
+	to: string | null;
+	subject: string;
+	text: string;
+	html: string;
+	body: string;
+}
+
+const DELIVERY_PARAMS: TemplateParams = { to: 'toEmail', subject: 'subject', text: 'text', html: 'html', body: 'jsonBody' };
+
 export async function channelFor(
 	ctx: IExecuteFunctions,
 	i: number,
 	kind: 'email' | 'webhook',
 	options: IDataObject,
 	setup: NotifySetup,
+	params: TemplateParams = DELIVERY_PARAMS,
 ): Promise<NotifyChannel> {
 	if (kind === 'email') {
 		setup.smtp ??= smtpConfigFromCredentials(await ctx.getCredentials(SMTP_CREDENTIAL));
@@ -20,10 +32,10 @@ export async function channelFor(
 		return {
 			kind: 'email',
 			smtp: setup.smtp,
-			to: String(itemParam(ctx, 'toEmail', i, '') ?? ''),
-			subject: ctx.getNodeParameter('subject', i) as string,
-			text: format === 'html' ? null : (ctx.getNodeParameter('text', i) as string),
-			html: format === 'text' ? null : (ctx.getNodeParameter('html', i) as string),
+			to: params.to === null ? null : String(itemParam(ctx, params.to, i, '') ?? ''),
+			subject: ctx.getNodeParameter(params.subject, i) as string,
+			text: format === 'html' ? null : (ctx.getNodeParameter(params.text, i) as string),
+			html: format === 'text' ? null : (ctx.getNodeParameter(params.html, i) as string),
 			bcc: (options.bcc as string) || null,
 			replyTo: (options.replyTo as string) || null,
 		};
@@ -38,7 +50,7 @@ export async function channelFor(
 		url: ctx.getNodeParameter('webhookUrl', i) as string,
 		method: ctx.getNodeParameter('webhookMethod', i) as string,
 		headers,
-		body: ctx.getNodeParameter('jsonBody', i) as string,
+		body: ctx.getNodeParameter(params.body, i) as string,
 		messageIdField: (options.messageIdField as string) || null,
 		timeoutMs: options.timeoutMs as number | undefined,
 		retries: options.retries as number | undefined,

@@ -8,3 +8,4 @@ export * from './shipPlatforms';
 export * from './output';
 export * from './link';
 export * from './page';
+export * from './followUp';

@@ -47,14 +47,14 @@ export function keyFields(keys: DeliveredKey[]): { keys: string[]; keyIds: Array
 	return { keys: keys.map((k) => k.key ?? k.masked), keyIds: keys.map((k) => k.id), keysMasked: keys.some((k) => k.key === undefined) };
 }
 
+/** The line fields of an item about a delivery. */
+export function deliveryLine(d: Delivery): DeliveryLine {
+	return { deliveryId: d.id, orderId: d.orderId, shop: d.shop, sku: d.sku, quantity: d.quantity, status: d.status };
+}
+
 export function deliveryItem(d: DeliveryWithKeys, alreadyDelivered: boolean): DeliveredItem {
 	return {
-		deliveryId: d.id,
-		orderId: d.orderId,
-		shop: d.shop,
-		sku: d.sku,
-		quantity: d.quantity,
-		status: d.status,
+		...deliveryLine(d),
 		...keyFields(d.keys),
 		alreadyDelivered,
 		fixedContent: d.fixedContent,

@@ -21,6 +21,7 @@ import type { DatabaseKind, StoreConfig } from './connection';
 import { type StoreContext, bindContext } from './context';
 import * as deliveries from './deliveries';
 import * as events from './events';
+import { type FollowUpStore, followUpStore } from './followUps';
 import * as imports from './imports';
 import * as leases from './leases';
 import { openContext } from './open';
@@ -72,6 +73,8 @@ export class KeyStore {
 	readonly risk: RiskStore;
 	/** Stock Alert's tables: alert states and stalled deliveries (nodes/core/alerts holds the rules). */
 	readonly alerts: AlertStore;
+	/** Follow-ups: which deliveries are due, taking one (never twice), their events (nodes/core/delivery/followUp.ts sends them). */
+	readonly followUps: FollowUpStore;
 	readonly #ctx: StoreContext;
 
 	private constructor(ctx: StoreContext) {
@@ -79,6 +82,7 @@ export class KeyStore {
 		this.#ctx = ctx;
 		this.risk = riskStore(ctx);
 		this.alerts = alertStore(ctx);
+		this.followUps = followUpStore(ctx);
 		bindContext(this, ctx);
 	}
 
