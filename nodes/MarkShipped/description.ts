@@ -4,6 +4,7 @@
  * guard, the shop request, the presets' own settings and the call options.
  */
 import type { INodeProperties } from 'n8n-workflow';
+import { TAOBAO_SKU_FROM_CHOICES } from '../core/taobao';
 
 import { DEFAULT_REFERENCE_FIELD, MAX_RETRIES } from '../core/delivery';
 import { findDeliveryProperties, maxRetriesOption, optionsCollection, retryDelayOption, timeoutOption, timeZoneOption } from '../shared/descriptions';
@@ -150,12 +151,7 @@ export const properties: INodeProperties[] = [
 		displayName: 'SKU From',
 		name: 'taobaoSkuFrom',
 		type: 'options',
-		options: [
-			{ name: 'SKU Code (outer_sku_id)', value: 'outer_sku_id', description: 'The seller SKU code (商家编码) of the SKU, else the item code, else the item ID' },
-			{ name: 'Item Code (outer_iid)', value: 'outer_iid', description: 'The seller item code, else the item ID' },
-			{ name: 'Taobao SKU ID (sku_id)', value: 'sku_id', description: "Taobao's SKU ID, else the item ID" },
-			{ name: 'Taobao Item ID (num_iid)', value: 'num_iid' },
-		],
+		options: TAOBAO_SKU_FROM_CHOICES.map((c) => ({ ...c })),
 		default: 'outer_sku_id',
 		displayOptions: { show: { mode: ['callApi'], platform: ['taobao'], taobaoIdentCode: [true] } },
 		description: "Which field of a trade line is the SKU: the same as the Taobao Trigger's, so each key goes to the line (oid) it was claimed for",

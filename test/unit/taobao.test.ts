@@ -21,15 +21,7 @@ beforeAll(async () => {
 	fake = await startTopRouter({ appKey: APP_KEY, appSecret: APP_SECRET, session: SESSION });
 });
 afterAll(async () => fake.close());
-beforeEach(() => {
-	fake.trades.clear();
-	fake.refunds.length = 0;
-	fake.calls.length = 0;
-	fake.dummySends.length = 0;
-	fake.session = SESSION;
-	fake.omitOrdersInIncrement = false;
-	fake.beforeAnswer(null);
-});
+beforeEach(() => fake.reset());
 
 const line = (oid: string, sku: string, num = 1): FakeOrder => ({ oid, num, num_iid: '600112233445', title: `Steam ${sku}`, price: '50.00', payment: (50 * num).toFixed(2), outer_sku_id: sku });
 

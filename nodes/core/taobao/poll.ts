@@ -16,9 +16,9 @@
  *   it — pages already read — so nothing is skipped, at worst read twice (the documented way:
  *   "通过从后往前翻页的方式可以避免漏单问题", increment.get's page).
  * - Every poll re-reads `overlapMs` before the cursor: a trade committed late with an older
- *   modified time is still found. What was emitted within the overlap is remembered (`seen`: key →
- *   modified) and not emitted again; older than the overlap it is forgotten (idempotency of
- *   `(shop, orderId, sku)` does the rest).
+ *   modified time is still found. What was emitted is remembered (`seen`: key → when, 24 hours and
+ *   20000 keys by default) and not emitted again, also when it changes later (a buyer's memo);
+ *   after that it is forgotten and the idempotency of `(shop, orderId, sku)` does the rest.
  * - The cursor moves only after the whole page set of a window was handed off (`handOff` resolved).
  *   A crash or an error mid-walk hands off nothing for that window and leaves the cursor where it
  *   was: the next poll reads the window again.
@@ -32,7 +32,7 @@ export interface PollState {
 	v: 1;
 	/** Epoch ms: everything modified before it was handed off (minus the overlap). */
 	cursor: number;
-	/** Emitted within the overlap: key → modified (epoch ms). */
+	/** Emitted recently: key → when (epoch ms of the poll that emitted it). */
 	seen: Record<string, number>;
 	/** A poll is walking until then (epoch ms); 0 when none. */
 	busyUntil: number;
@@ -60,8 +60,12 @@ export interface PollOptions {
 	pageSize: number;
 	/** Windows read per poll at most (catching up after a pause). Default 7. */
 	maxWindows?: number;
-	/** How long a walking poll holds the state. Default 10 minutes. */
+	/** How long a poll holds the state while it walks. Default 10 minutes. */
 	holdMs?: number;
+	/** How long an emitted key is remembered (not emitted again when it changes). Default 24 hours, at least the overlap. */
+	rememberMs?: number;
+	/** Most keys remembered (the oldest are forgotten first). Default 20000. */
+	maxRemembered?: number;
 }
 
 /** A fresh state, or the static data's one checked (anything unreadable starts over from `lookBack`). */
@@ -109,7 +113,9 @@ export async function poll<T>(state: PollState, source: PageSource<T>, opts: Pol
 	let windows = 0;
 	let error: unknown = null;
 	try {
-		const until = opts.now - settle;
+		// whole seconds: shops list modified times to the second (TOP: yyyy-MM-dd HH:mm:ss), so a window
+		// ending mid-second would leave the rest of that second behind the cursor
+		const until = Math.floor((opts.now - settle) / 1000) * 1000;
 		let start = state.cursor - overlap;
 		while (windows < maxWindows && start < until) {
 			const end = Math.min(start + opts.maxWindowMs, until);
@@ -121,7 +127,7 @@ export async function poll<T>(state: PollState, source: PageSource<T>, opts: Pol
 				error = err; // this window is read again by the next poll
 				break;
 			}
-			for (const item of fresh) state.seen[source.key(item)] = source.modified(item);
+			for (const item of fresh) state.seen[source.key(item)] = opts.now;
 			emitted.push(...fresh);
 			windows++;
 			// the cursor is the window's end; the next window starts `overlap` before it
@@ -129,8 +135,11 @@ export async function poll<T>(state: PollState, source: PageSource<T>, opts: Pol
 			start = end;
 			if (end >= until) break;
 		}
-		const forgetBefore = state.cursor - overlap;
+		const forgetBefore = opts.now - Math.max(overlap, opts.rememberMs ?? 24 * 3600_000);
 		for (const [k, m] of Object.entries(state.seen)) if (!(m >= forgetBefore)) delete state.seen[k];
+		const keys = Object.keys(state.seen);
+		const max = Math.max(1, opts.maxRemembered ?? 20_000);
+		if (keys.length > max) for (const k of keys.sort((a, b) => state.seen[a] - state.seen[b]).slice(0, keys.length - max)) delete state.seen[k];
 		return { emitted, windows, skipped: false, error };
 	} finally {
 		state.busyUntil = 0;

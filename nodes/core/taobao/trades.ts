@@ -31,6 +31,14 @@ import { parseTopTime } from './sign';
 export type TaobaoSkuFrom = 'outer_sku_id' | 'outer_iid' | 'sku_id' | 'num_iid';
 export const TAOBAO_SKU_FROM: readonly TaobaoSkuFrom[] = ['outer_sku_id', 'outer_iid', 'sku_id', 'num_iid'];
 
+/** The choices of "SKU From" (Taobao Trigger, Mark Shipped's identCode): value, label, what it means. */
+export const TAOBAO_SKU_FROM_CHOICES: ReadonlyArray<{ value: TaobaoSkuFrom; name: string; description: string }> = [
+	{ value: 'outer_sku_id', name: 'SKU Code (outer_sku_id)', description: 'The seller SKU code (商家编码) of the SKU, else the item code, else the item ID' },
+	{ value: 'outer_iid', name: 'Item Code (outer_iid)', description: 'The seller item code, else the item ID' },
+	{ value: 'sku_id', name: 'Taobao SKU ID (sku_id)', description: "Taobao's SKU ID, else the item ID" },
+	{ value: 'num_iid', name: 'Taobao Item ID (num_iid)', description: "Taobao's item ID" },
+];
+
 /** Tried in this order after the chosen field when a line does not carry it. */
 const FALLBACK: Record<TaobaoSkuFrom, TaobaoSkuFrom[]> = {
 	outer_sku_id: ['outer_sku_id', 'outer_iid', 'num_iid'],

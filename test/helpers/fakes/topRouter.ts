@@ -32,7 +32,7 @@
  *   start_modified/end_modified, page_no, page_size → `{refunds: {refund: [...]}, total_results}`,
  *   newest first (sort order not confirmed).
  *
- * Test controls: `addTrade`, `modifyTrade` (modified = now), `refund`, `fail(method, faults)`
+ * Test controls: `reset`, `addTrade`, `modifyTrade` (modified = now), `refund`, `fail(method, faults)`
  * (`{code: '27'}`, `{code: '7', ban: 3}`, `{code: '15', sub: 'isp.remote-service-error'}`, 500,
  * 'timeout'), `beforeAnswer(hook)` (runs before each answer: change trades between two page
  * requests), `calls` (every request, parsed), `dummySends`, `clock` (the fake's now, ms).
@@ -104,6 +104,8 @@ export interface TopRouterFake {
 	session: string;
 	/** Leave `orders` out of increment.get answers (the trigger must ask fullinfo.get). */
 	omitOrdersInIncrement: boolean;
+	/** Forgets trades, refunds, calls, sends, faults and the hook; `session` becomes `opts.session` again. */
+	reset(): void;
 	close(): Promise<void>;
 }
 
@@ -131,6 +133,8 @@ export function expectedSign(params: Record<string, string>, secret: string, met
 }
 
 const num = (digits: string) => new LosslessNumber(digits);
+/** TOP keeps times to the second. */
+const sec = (ms: number) => Math.floor(ms / 1000) * 1000;
 
 function tradeJson(t: FakeTrade, fields: string[], withOrders: boolean): Record<string, unknown> {
 	const want = (f: string) => fields.includes(f);
@@ -236,6 +240,16 @@ export async function startTopRouter(opts: TopRouterOptions): Promise<TopRouterF
 		beforeAnswer(h) {
 			hook = h;
 		},
+		reset() {
+			trades.clear();
+			refunds.length = 0;
+			calls.length = 0;
+			dummySends.length = 0;
+			faults.clear();
+			hook = null;
+			fake.session = opts.session;
+			fake.omitOrdersInIncrement = false;
+		},
 		async close() {
 			for (const s of sockets) s.destroy();
 			await new Promise<void>((r) => server.close(() => r()));
@@ -265,7 +279,7 @@ export async function startTopRouter(opts: TopRouterOptions): Promise<TopRouterF
 				const w = window(p);
 				if ('error' in w) return w.error;
 				if (!p.fields) return err('40', 'Missing required arguments:fields', 'isv.missing-parameter');
-				const list = [...trades.values()].filter((t) => t.modified >= w.start && t.modified <= w.end && (!p.status || t.status === p.status)).sort((a, b) => b.modified - a.modified || (a.tid < b.tid ? -1 : 1));
+				const list = [...trades.values()].filter((t) => sec(t.modified) >= w.start && sec(t.modified) <= w.end && (!p.status || t.status === p.status)).sort((a, b) => b.modified - a.modified || (a.tid < b.tid ? -1 : 1));
 				const pg = page(list, p);
 				if ('error' in pg) return pg.error;
 				const body: Record<string, unknown> = { trades: { trade: pg.items.map((t) => tradeJson(t, fields, !fake.omitOrdersInIncrement)) }, has_next: pg.hasNext };
@@ -289,7 +303,7 @@ export async function startTopRouter(opts: TopRouterOptions): Promise<TopRouterF
 			case 'taobao.refunds.receive.get': {
 				const w = window(p);
 				if ('error' in w) return w.error;
-				const list = refunds.filter((r) => r.modified >= w.start && r.modified <= w.end && (!p.status || r.status === p.status)).sort((a, b) => b.modified - a.modified);
+				const list = refunds.filter((r) => sec(r.modified) >= w.start && sec(r.modified) <= w.end && (!p.status || r.status === p.status)).sort((a, b) => b.modified - a.modified);
 				const pg = page(list, p);
 				if ('error' in pg) return pg.error;
 				return { refunds_receive_get_response: { refunds: { refund: pg.items.map((r) => refundJson(r, fields)) }, total_results: list.length, has_next: pg.hasNext } };
