@@ -207,6 +207,34 @@ describe('poll machinery', () => {
 		expect((await poll(state, slow, { ...opts, now: T0 + MIN })).emitted).toEqual([]);
 	});
 
+	it('the static data is used in place: an overlapping poll started from the same static data skips, and the first one\'s progress is kept', async () => {
+		const items = Array.from({ length: 3 }, (_, i) => ({ id: `t${i}`, m: T0 - 10 * MIN + i * MIN }));
+		let release: () => void = () => {};
+		const gate = new Promise<void>((r) => (release = r));
+		const asked: string[] = [];
+		const slow: PageSource<{ id: string; m: number }> = { ...listSource(items, asked), page: async (w, p, s) => (await gate, listSource(items, asked).page(w, p, s)) };
+		const data: { trades?: unknown } = {};
+		const opts = { now: T0, maxWindowMs: 24 * 3600_000, pageSize: 4, settleMs: 0 };
+		const s1 = pollState(data.trades, T0, 60 * MIN);
+		data.trades = s1;
+		const first = poll(s1, slow, opts);
+		const s2 = pollState(data.trades, T0, 60 * MIN);
+		expect(s2).toBe(s1);
+		expect((await poll(s2, slow, opts)).skipped).toBe(true);
+		release();
+		expect((await first).emitted).toHaveLength(3);
+		expect((data.trades as { cursor: number }).cursor).toBe(T0);
+	});
+
+	it('a hold left by a process that crashed mid-poll (saved in the static data) does not stop the next process', async () => {
+		const items = [{ id: 'a', m: T0 - MIN }];
+		const saved = { v: 1, cursor: T0 - 30 * MIN, seen: {}, busyUntil: T0 + 9 * MIN, busyBy: 'a-process-that-crashed' };
+		const state = pollState(JSON.parse(JSON.stringify(saved)), T0, 60 * MIN);
+		const r = await poll(state, listSource(items, []), { now: T0, maxWindowMs: 24 * 3600_000, pageSize: 4, settleMs: 0 });
+		expect(r).toMatchObject({ skipped: false, error: null });
+		expect(r.emitted.map((i) => i.id)).toEqual(['a']);
+	});
+
 	it('a late commit inside the overlap is found; what was emitted is not emitted again; the state survives JSON', async () => {
 		const items = [{ id: 'a', m: T0 - 10 * MIN }];
 		const asked: string[] = [];

@@ -23,10 +23,16 @@
  *   A crash or an error mid-walk hands off nothing for that window and leaves the cursor where it
  *   was: the next poll reads the window again.
  * - Overlapping polls: a poll holds `state.busyUntil` while it walks; another poll that starts
- *   meanwhile (n8n's cron firing while a slow poll still runs) returns without reading. A crashed
- *   poll's hold expires after `holdMs`.
+ *   meanwhile (n8n's cron firing while a slow poll still runs) returns without reading. A hold
+ *   left by another process (n8n crashed mid-poll and the static data was saved meanwhile) is not
+ *   waited for; a stuck hold of this process expires after `holdMs`.
  */
+import { randomUUID } from 'node:crypto';
+
 import { ValidationError } from '../errors';
+
+/** This process: a hold left in the static data by another (crashed) process is not waited for. */
+const PROCESS_ID = randomUUID();
 
 export interface PollState {
 	v: 1;
@@ -36,6 +42,8 @@ export interface PollState {
 	seen: Record<string, number>;
 	/** A poll is walking until then (epoch ms); 0 when none. */
 	busyUntil: number;
+	/** The process whose poll holds `busyUntil`. */
+	busyBy?: string;
 }
 
 export interface PageSource<T> {
@@ -68,11 +76,16 @@ export interface PollOptions {
 	maxRemembered?: number;
 }
 
-/** A fresh state, or the static data's one checked (anything unreadable starts over from `lookBack`). */
+/**
+ * The static data's state itself (the same object, so a poll that overlaps another one sees its
+ * hold and the other's progress is never overwritten by a copy), or a fresh one when there is
+ * none or it cannot be read (starting over from `lookBack`).
+ */
 export function pollState(raw: unknown, now: number, lookBackMs: number): PollState {
 	const o = raw as Partial<PollState> | null | undefined;
-	if (o && o.v === 1 && Number.isFinite(o.cursor) && typeof o.seen === 'object' && o.seen !== null) {
-		return { v: 1, cursor: Number(o.cursor), seen: { ...o.seen }, busyUntil: Number(o.busyUntil) || 0 };
+	if (o && o.v === 1 && Number.isFinite(o.cursor) && typeof o.seen === 'object' && o.seen !== null && !Array.isArray(o.seen)) {
+		if (!Number.isFinite(o.busyUntil)) o.busyUntil = 0;
+		return o as PollState;
 	}
 	return { v: 1, cursor: now - lookBackMs, seen: {}, busyUntil: 0 };
 }
@@ -107,8 +120,9 @@ export async function poll<T>(state: PollState, source: PageSource<T>, opts: Pol
 	const maxWindows = Math.max(1, opts.maxWindows ?? 7);
 	if (!(opts.maxWindowMs > 0)) throw new ValidationError('maxWindowMs', 'The poll window must be longer than 0.');
 	if (!Number.isInteger(opts.pageSize) || opts.pageSize < 1) throw new ValidationError('pageSize', 'Page Size must be a whole number ≥ 1.');
-	if (state.busyUntil > opts.now) return { emitted: [], windows: 0, skipped: true, error: null };
+	if (state.busyUntil > opts.now && state.busyBy === PROCESS_ID) return { emitted: [], windows: 0, skipped: true, error: null };
 	state.busyUntil = opts.now + Math.max(1000, opts.holdMs ?? 600_000);
+	state.busyBy = PROCESS_ID;
 	const emitted: T[] = [];
 	let windows = 0;
 	let error: unknown = null;
@@ -143,6 +157,7 @@ export async function poll<T>(state: PollState, source: PageSource<T>, opts: Pol
 		return { emitted, windows, skipped: false, error };
 	} finally {
 		state.busyUntil = 0;
+		delete state.busyBy;
 	}
 }
 
