@@ -3,11 +3,12 @@ import type { ICredentialType, INodeProperties, Icon } from 'n8n-workflow';
 const custom = { show: { platform: ['custom'] } };
 const woo = { show: { platform: ['woocommerce'] } };
 const shopify = { show: { platform: ['shopify'] } };
+const taobao = { show: { platform: ['taobao'] } };
 
 /**
  * The seller's shop: its Platform (Custom HTTP API — a base URL and authentication, the only kind
  * before platforms existed and still the default — or WooCommerce, Shopify, Stripe, Lemon Squeezy,
- * Paddle Billing with their own fields), where Mark Shipped calls, and the secret the shop signs its
+ * Paddle Billing, Taobao / Tmall with their own fields), where Mark Shipped calls, and the secret the shop signs its
  * webhooks with (checked by Shop Webhook, whatever the platform). The "API URL" fields of the
  * hosted platforms are hidden: empty means the platform's own URL; tests point them at local peers.
  */
@@ -31,6 +32,7 @@ export class AutoDeliveryShopApi implements ICredentialType {
 				{ name: 'Paddle Billing', value: 'paddle', description: 'API key (Developer tools > Authentication)' },
 				{ name: 'Shopify', value: 'shopify', description: 'GraphQL Admin API: an access token, or a Dev Dashboard app’s client ID and secret' },
 				{ name: 'Stripe', value: 'stripe', description: 'Secret key (Developers > API keys)' },
+				{ name: 'Taobao / Tmall', value: 'taobao', description: 'Taobao Open Platform (TOP): App Key, App Secret and the seller’s Session Key' },
 				{ name: 'WooCommerce', value: 'woocommerce', description: 'REST API consumer key and secret (WooCommerce > Settings > Advanced > REST API)' },
 			],
 			default: 'custom',
@@ -216,6 +218,56 @@ export class AutoDeliveryShopApi implements ICredentialType {
 			name: 'paddleApiUrl',
 			type: 'hidden',
 			default: '',
+		},
+		{
+			displayName: 'App Key',
+			name: 'taobaoAppKey',
+			type: 'string',
+			default: '',
+			description: 'The app’s App Key (Taobao Open Platform console > 应用管理 > 应用信息)',
+			displayOptions: taobao,
+		},
+		{
+			displayName: 'App Secret',
+			name: 'taobaoAppSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'The app’s App Secret, next to the App Key. It signs every request and is never sent.',
+			displayOptions: taobao,
+		},
+		// The Session Key is the seller's access token: masked like a password.
+		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
+		{
+			displayName: 'Session Key',
+			name: 'taobaoSession',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				'The seller’s authorisation of the app (the access_token / SessionKey from the OAuth authorisation). It expires: when Taobao says the session is invalid, authorise again and paste the new one here.',
+			displayOptions: taobao,
+		},
+		{
+			displayName: 'Sign Method',
+			name: 'taobaoSignMethod',
+			type: 'options',
+			options: [
+				{ name: 'HMAC-SHA256', value: 'hmac-sha256' },
+				{ name: 'HMAC (MD5)', value: 'hmac' },
+				{ name: 'MD5', value: 'md5' },
+			],
+			default: 'hmac-sha256',
+			description: 'How requests are signed (TOP sign_method); all three are accepted by the router',
+			displayOptions: taobao,
+		},
+		{
+			displayName: 'Router URL',
+			name: 'taobaoRouterUrl',
+			type: 'string',
+			default: 'https://eco.taobao.com/router/rest',
+			description: 'The TOP router. Change only for an overseas gateway or a test double.',
+			displayOptions: taobao,
 		},
 		{
 			displayName: 'Webhook Signing Secret',

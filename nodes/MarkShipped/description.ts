@@ -4,6 +4,7 @@
  * guard, the shop request, the presets' own settings and the call options.
  */
 import type { INodeProperties } from 'n8n-workflow';
+import { TAOBAO_SKU_FROM_CHOICES } from '../core/taobao';
 
 import { DEFAULT_REFERENCE_FIELD, MAX_RETRIES } from '../core/delivery';
 import { findDeliveryProperties, maxRetriesOption, optionsCollection, retryDelayOption, timeoutOption, timeZoneOption } from '../shared/descriptions';
@@ -19,6 +20,7 @@ const PLATFORMS: Array<[string, string, string]> = [
 	['paddle', 'Paddle Billing', RECORD],
 	['shopify', 'Shopify', "Fulfil the order's open fulfillment orders (GraphQL Admin API)"],
 	['stripe', 'Stripe', RECORD],
+	['taobao', 'Taobao / Tmall', 'Send the trade without a carrier: taobao.logistics.dummy.send, once per trade'],
 	['woocommerce', 'WooCommerce', 'Set the order to Completed (REST API v3)'],
 ];
 const customApi = { show: { mode: ['callApi'], platform: ['custom'] } };
@@ -51,7 +53,7 @@ export const properties: INodeProperties[] = [
 		default: 'custom',
 		displayOptions: callApi,
 		description:
-			"Where the shipment goes. With a platform, the delivery's order ID is the platform's order ID and the credential's Platform must match. WooCommerce and Shopify mark the whole order, so they wait until every line of the order was sent.",
+			"Where the shipment goes. With a platform, the delivery's order ID is the platform's order ID and the credential's Platform must match. WooCommerce, Shopify and Taobao mark the whole order, so they wait until every line of the order was sent.",
 	},
 	{
 		displayName: 'Require Sent',
@@ -146,6 +148,24 @@ export const properties: INodeProperties[] = [
 		description: 'Whether Shopify e-mails the buyer a shipping confirmation for the fulfillment',
 	},
 	{
+		displayName: 'Send Keys as identCode',
+		name: 'taobaoIdentCode',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { mode: ['callApi'], platform: ['taobao'] } },
+		description:
+			"Whether to put the delivered keys on the Taobao trade (dummy.send's feature identCode=oid:key1,key2), where the buyer sees them in the order. Off (default): only the trade is marked sent; the keys stay in the key store and your message.",
+	},
+	{
+		displayName: 'SKU From',
+		name: 'taobaoSkuFrom',
+		type: 'options',
+		options: TAOBAO_SKU_FROM_CHOICES.map((c) => ({ ...c })),
+		default: 'outer_sku_id',
+		displayOptions: { show: { mode: ['callApi'], platform: ['taobao'], taobaoIdentCode: [true] } },
+		description: "Which field of a trade line is the SKU: the same as the Taobao Trigger's, so each key goes to the line (oid) it was claimed for",
+	},
+	{
 		displayName: 'Shop Reference',
 		name: 'shopReference',
 		type: 'string',
@@ -160,6 +180,6 @@ export const properties: INodeProperties[] = [
 			timeZoneOption({ default: 'Asia/Shanghai', description: 'IANA time zone of {date} {购买日期}' }),
 			timeoutOption('How long to wait for each attempt'),
 		],
-		{ displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify'] } } },
+		{ displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify', 'taobao'] } } },
 	),
 ];

@@ -11,6 +11,7 @@ import type {
 } from 'n8n-workflow';
 
 import { ValidationError } from '../core/errors';
+import { TOP_SIGN_METHODS, type TopSignMethod } from '../core/taobao';
 import { PLATFORM_LABELS, checkPlatformConnection, checkShopConnection, isShipPlatform, type PlatformTarget, type ShipPlatformId, type ShopTarget } from '../core/delivery';
 
 export const SHOP_API_CREDENTIAL = 'autoDeliveryShopApi';
@@ -59,7 +60,7 @@ export function shopTargetFromCredentials(c: ICredentialDataDecryptedObject): Sh
 
 /**
  * The preset target of a credential whose Platform is `platform` (WooCommerce, Shopify, Stripe,
- * Paddle); a ValidationError naming the Platform field when the credential is set up for another one.
+ * Paddle, Taobao); a ValidationError naming the Platform field when the credential is set up for another one.
  */
 export function platformTargetFromCredentials(c: ICredentialDataDecryptedObject, platform: ShipPlatformId): PlatformTarget {
 	const own = shopPlatformOf(c);
@@ -94,6 +95,15 @@ export function platformTargetFromCredentials(c: ICredentialDataDecryptedObject,
 			return { platform, secretKey: str(c.stripeSecretKey), apiUrl: str(c.stripeApiUrl) };
 		case 'paddle':
 			return { platform, apiKey: str(c.paddleApiKey), sandbox: c.paddleSandbox === true, apiUrl: str(c.paddleApiUrl) };
+		case 'taobao':
+			return {
+				platform,
+				appKey: str(c.taobaoAppKey),
+				appSecret: str(c.taobaoAppSecret),
+				session: str(c.taobaoSession),
+				signMethod: (TOP_SIGN_METHODS as readonly string[]).includes(str(c.taobaoSignMethod)) ? (str(c.taobaoSignMethod) as TopSignMethod) : 'hmac-sha256',
+				routerUrl: str(c.taobaoRouterUrl),
+			};
 		case 'lemonsqueezy':
 			throw new ValidationError('platform', 'Lemon Squeezy has no API fields in this credential: Mark Shipped records Lemon Squeezy orders without calling anything.');
 	}

@@ -550,3 +550,34 @@ export function workflowBuilders() {
 	const json = (items: INodeExecutionData[] | undefined) => (items ?? []).map((i) => i.json);
 	return { node, start, data, json };
 }
+
+// ---------------------------------------------------------------------------------------------
+// runPoll: one poll of a polling trigger (`polling: true`) in n8n-core's PollContext
+// ---------------------------------------------------------------------------------------------
+
+export interface PollOptions {
+	nodeType: INodeType;
+	credentials?: EngineCredential[];
+	/** The workflow's static data, kept by the caller between polls (n8n keeps it in the database). */
+	staticData: IDataObject;
+	/** 'trigger' (an active workflow's poll, the default) or 'manual' (the editor's "Fetch Test Event"). */
+	mode?: 'trigger' | 'manual';
+}
+
+/** Calls `poll()` of the trigger `node` like n8n's ActiveWorkflows does; returns its answer (null = nothing new). */
+export async function runPoll(node: INode, options: PollOptions): Promise<INodeExecutionData[][] | null> {
+	const { core } = loadEngine();
+	const nodeTypes = new TestNodeTypes({ [node.type]: options.nodeType });
+	const credentials = (options.credentials ?? []).map((c) => ({ ...c, data: deepCopy(c.data) }));
+	const nodes = [deepCopy(node)];
+	for (const { name: credType } of options.nodeType.description.credentials ?? []) {
+		const cred = credentials.find((c) => c.type === credType);
+		if (cred && !nodes[0].credentials?.[credType]) nodes[0].credentials = { ...nodes[0].credentials, [credType]: { id: cred.id ?? `${credType}-test-id`, name: cred.name ?? credType } };
+	}
+	const workflow = new Workflow({ id: 'test-workflow', name: 'Poll test', nodes, connections: {}, active: true, nodeTypes, settings: { executionOrder: 'v1' }, staticData: options.staticData });
+	const additionalData = { credentialsHelper: new TestCredentialsHelper(credentials, core), variables: {}, restApiUrl: 'http://localhost:5678/rest', instanceBaseUrl: 'http://localhost:5678/', webhookBaseUrl: '', webhookWaitingBaseUrl: '', webhookTestBaseUrl: '', formWaitingBaseUrl: '', currentNodeExecutionIndex: 0 } as unknown as IWorkflowExecuteAdditionalData;
+	const ctx = new core.PollContext(workflow, workflow.getNode(node.name) as INode, additionalData, options.mode ?? 'trigger', 'activate');
+	const poll = options.nodeType.poll;
+	if (!poll) throw new Error(`[n8nEngine] ${node.type} has no poll()`);
+	return await poll.call(ctx);
+}

@@ -15,11 +15,15 @@
  *   invalid key answers 403 `invalid_token`): https://developer.paddle.com/api-reference/about/authentication,
  *   https://developer.paddle.com/api-reference/event-types/list-event-types,
  *   https://developer.paddle.com/errors/shared/invalid_token
+ * - Taobao / Tmall: `taobao.trades.sold.increment.get` for the last minute, one trade a page
+ *   (https://open.taobao.com/api.htm?docId=128&docType=2): proves the App Key, the signature and
+ *   the Session Key; TOP errors are explained by taobao/client.ts
  */
 import { redactSecrets } from '../../secrets';
 import { ValidationError } from '../../errors';
 import { HttpCallError, type HttpCall } from '../../outbound';
 import type { ShopConnectionCheck } from '../shipRequest';
+import { PAID_STATUS, TopApiError, topCall, topTarget, topTimestamp } from '../../taobao';
 import { CallSequence, forgetShopifyToken, platformSecrets, shopifyToken } from './run';
 import { SHOP_NAME_QUERY, readShopName, shopifyGraphqlCall, shopifyTarget } from './shopify';
 import { PLATFORM_LABELS, PlatformAnswerError, baseUrl, text, urlText, type PaddleTarget, type PlatformTarget, type StripeTarget } from './types';
@@ -67,12 +71,13 @@ const REFUSED_HINTS: Record<PlatformTarget['platform'], string> = {
 	shopify: 'Check the Admin API Access Token (or the Client ID and Secret) and that the app is installed on this store.',
 	stripe: 'Check the secret key (live or test mode) or that the restricted key may read the Balance.',
 	paddle: 'Check the API key, that it is not revoked or expired, and that Sandbox matches the key (sandbox keys work only on the sandbox API).',
+	taobao: 'Check the App Key, App Secret, Sign Method and Session Key.',
 };
 
 function failure(t: PlatformTarget, err: unknown, host: string): ShopConnectionCheck {
 	const label = PLATFORM_LABELS[t.platform];
 	const scrub = (s: string) => redactSecrets(s, platformSecrets(t));
-	if (err instanceof ValidationError || err instanceof PlatformAnswerError) return { ok: false, status: null, message: scrub(err.message) };
+	if (err instanceof ValidationError || err instanceof PlatformAnswerError || err instanceof TopApiError) return { ok: false, status: err instanceof TopApiError ? err.status : null, message: scrub(err.message) };
 	if (!(err instanceof HttpCallError)) return { ok: false, status: null, message: scrub(`Could not reach ${label}: ${(err as Error)?.message ?? String(err)}`) };
 	const status = err.status;
 	if (status === 401 || status === 403) {
@@ -124,6 +129,20 @@ export async function checkPlatformConnection(target: PlatformTarget, timeoutMs 
 					return data.data.length;
 				});
 				return { ok: true, status: calls.status, message: `Connected to Paddle Billing at ${host} (${target.sandbox === true ? 'sandbox' : 'live'}; ${types} event types).` };
+			}
+			case 'taobao': {
+				// one read-only call: the paid trades of the last minute, one per page (proves the session and the trade permission)
+				const t = topTarget(target);
+				host = new URL(t.routerUrl).host;
+				const now = Date.now();
+				const r = await topCall(
+					t,
+					'taobao.trades.sold.increment.get',
+					{ fields: 'tid', status: PAID_STATUS, start_modified: topTimestamp(new Date(now - 60_000)), end_modified: topTimestamp(new Date(now)), page_no: 1, page_size: 1, use_has_next: 'true' },
+					{ timeoutMs, retries: 0 },
+				);
+				void r;
+				return { ok: true, status: 200, message: `Connected to the Taobao router at ${host}: the Session Key may read the shop's trades.` };
 			}
 		}
 	} catch (err) {

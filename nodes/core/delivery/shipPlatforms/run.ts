@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 
 import { HttpCallError, callWithRetry, type HttpCall } from '../../outbound';
+import { topSecrets } from '../../taobao';
 import { FULFILLMENT_CREATE_MUTATION, FULFILLMENT_ORDERS_QUERY, fulfillmentInput, readFulfillmentCreate, readFulfillmentOrders, readShopifyToken, shopifyGraphqlCall, shopifyOrderGid, shopifySecrets, shopifyTokenCall } from './shopify';
 import { PlatformAnswerError, type PlatformCall, type PlatformTarget, type ShopifyTarget, type WooCommerceTarget } from './types';
 import { readWooNote, readWooOrder, wooCompleteCall, wooNoteCall, wooSecrets } from './woocommerce';
@@ -31,6 +32,8 @@ export function platformSecrets(t: PlatformTarget): string[] {
 			return [t.secretKey].filter(Boolean);
 		case 'paddle':
 			return [t.apiKey].filter(Boolean);
+		case 'taobao':
+			return topSecrets(t);
 	}
 }
 

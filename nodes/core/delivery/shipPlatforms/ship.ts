@@ -3,12 +3,13 @@
  * no 虚假发货 / fake shipping), with the shop call taken from the platform instead of a template:
  *
  *   1. check the preset (platform, credential fields, call options) — bad input changes nothing;
- *   2. for WooCommerce and Shopify, which mark the whole order: check the delivery's order id for the
+ *   2. for WooCommerce, Shopify and Taobao, which mark the whole order: check the delivery's order id for the
  *      platform, and — unless the seller overrides "Require Sent" — refuse while another line of the
  *      same order has no recorded send (completing the order would ship that line too);
  *   3. `beginShip`: the ship lease (one shop call sequence per delivery across executions, workers and
  *      processes), or already shipped / not sent / revoked / busy;
- *   4. WooCommerce / Shopify: run.ts; Stripe, Lemon Squeezy, Paddle: nothing to call (their APIs have
+ *   4. WooCommerce / Shopify: run.ts; Taobao: taobao.ts (dummy.send once per trade, a later line a
+ *      recorded no-op); Stripe, Lemon Squeezy, Paddle: nothing to call (their APIs have
  *      no fulfil step), the shipment is recorded with a `platformNote` saying why;
  *   5. `markShipped` with the platform's reference, or `markShipFailed` with the error scrubbed of the
  *      credential's secrets (the keys are never decrypted here: the order note shows them masked).
@@ -23,7 +24,9 @@ import { ShipError, notSentMessage, notViewedMessage, revokedMessage, shipItem, 
 import { MAX_RETRIES } from '../shipRequest';
 import { platformSecrets, runPlatformShip, type PlatformShipDone } from './run';
 import { shopifyOrderGid, shopifyTarget } from './shopify';
-import { PLATFORM_LABELS, shipPlatform, type PlatformCall, type PlatformTarget, type ShipPlatformId } from './types';
+import { PLATFORM_LABELS, shipPlatform, type PlatformCall, type PlatformTarget, type ShipPlatformId, type TaobaoTarget } from './types';
+import { TAOBAO_SKU_FROM, TopApiError, topTarget, type TaobaoSkuFrom } from '../../taobao';
+import { shipTaobao, taobaoTid } from './taobao';
 import { WOO_NOTE_MODES, wooNoteText, wooOrderId, wooTarget, type WooNoteMode } from './woocommerce';
 
 /** Why the record-only presets call nothing (shown as `ship.platformNote`). */
@@ -46,6 +49,10 @@ export interface PlatformShipInput {
 	wooNote?: WooNoteMode;
 	/** Shopify: Shopify e-mails the buyer about the fulfillment. Default false. */
 	notifyCustomer?: boolean;
+	/** Taobao: put the keys on the trade as dummy.send's identCode feature. Default false. */
+	taobaoIdentCode?: boolean;
+	/** Taobao: which field of a trade line is the SKU (as in the Taobao Trigger); used with identCode. Default outer_sku_id. */
+	taobaoSkuFrom?: TaobaoSkuFrom;
 	/** Per call, as in ShipRequest: timeout (ms), extra attempts on 5xx / timeouts, first backoff (ms). */
 	timeoutMs?: number;
 	retries?: number;
@@ -59,7 +66,7 @@ export type PlatformShipOutcome = ShipOutcome & { platform: ShipPlatformId; plat
 
 interface Prepared {
 	platform: ShipPlatformId;
-	target: ReturnType<typeof wooTarget> | ReturnType<typeof shopifyTarget> | null;
+	target: ReturnType<typeof wooTarget> | ReturnType<typeof shopifyTarget> | TaobaoTarget | null;
 	call: PlatformCall;
 	leaseMs: number;
 	wooNote: WooNoteMode;
@@ -73,13 +80,14 @@ export function preparePlatformShip(input: PlatformShipInput): Prepared {
 	const { leaseMs: oneCallLease, ...call } = callOptions(input, MAX_RETRIES, 0);
 	let target: Prepared['target'] = null;
 	let calls = 0;
-	if (platform === 'woocommerce' || platform === 'shopify') {
+	if (platform === 'woocommerce' || platform === 'shopify' || platform === 'taobao') {
 		if (!input.target || input.target.platform !== platform) {
 			throw new ValidationError('platform', `The Auto Delivery Shop API credential is not set up for ${PLATFORM_LABELS[platform]}: choose ${PLATFORM_LABELS[platform]} as its Platform and fill in its fields.`);
 		}
-		target = input.target.platform === 'woocommerce' ? wooTarget(input.target) : shopifyTarget(input.target);
-		// WooCommerce: the order, the note. Shopify: a token, the fulfillment orders, a fulfillment (two locations at most in the budget).
-		calls = platform === 'woocommerce' ? (wooNote === 'none' ? 1 : 2) : 4;
+		target = input.target.platform === 'woocommerce' ? wooTarget(input.target) : input.target.platform === 'shopify' ? shopifyTarget(input.target) : { ...topTarget(input.target), platform: 'taobao' };
+		if (input.taobaoSkuFrom !== undefined && !TAOBAO_SKU_FROM.includes(input.taobaoSkuFrom)) throw new ValidationError('taobaoSkuFrom', `SKU From must be one of ${TAOBAO_SKU_FROM.join(', ')}.`);
+		// WooCommerce: the order, the note. Shopify: a token, the fulfillment orders, a fulfillment (two locations at most in the budget). Taobao: fullinfo.get (identCode), dummy.send.
+		calls = platform === 'woocommerce' ? (wooNote === 'none' ? 1 : 2) : platform === 'taobao' ? (input.taobaoIdentCode === true ? 2 : 1) : 4;
 	}
 	const perCall = oneCallLease - 30000;
 	return { platform, target, call, wooNote, leaseMs: Math.max(DEFAULT_SHIP_LEASE_MS, calls * perCall + 30000) };
@@ -91,13 +99,14 @@ async function otherLinesUnsent(store: KeyStore, p: Prepared, deliveryId: number
 	// missing, refunded, shipped, or not sent itself: beginShip gives the answer (and records the refusal)
 	if (!d || d.status === 'revoked' || d.status === 'shipped' || (d.status === 'claimed' && requireSent)) return null;
 	if (p.platform === 'woocommerce') wooOrderId(d.orderId);
+	else if (p.platform === 'taobao') taobaoTid(d.orderId);
 	else shopifyOrderGid(d.orderId);
 	if (!requireSent) return null;
 	const unsent = (await store.getDeliveries({ orderId: d.orderId, shop: d.shop })).filter((o) => o.id !== d.id && o.status === 'claimed');
 	if (unsent.length === 0) return null;
 	const label = PLATFORM_LABELS[p.platform];
 	const message = `${orderLabel(d.shop, d.orderId)} has other lines not sent to the buyer yet (SKU ${unsent.map((o) => o.sku).join(', ')}): ${label} marks the whole order ${
-		p.platform === 'woocommerce' ? 'completed' : 'fulfilled'
+		p.platform === 'woocommerce' ? 'completed' : p.platform === 'taobao' ? 'sent (logistics.dummy.send ships the whole trade)' : 'fulfilled'
 	}, so doing it now would be fake shipping (虚假发货) for them. Send them first (Notify Buyer), or switch off "Require Sent" to override.`;
 	return { outcome: 'not_sent', message, delivery: withoutKeys(d), platform: p.platform, platformNote: null };
 }
@@ -150,8 +159,12 @@ export async function shipViaPlatform(store: KeyStore, input: PlatformShipInput)
 	const scrub = (t: string) => redactSecrets(t, secrets);
 	let done: PlatformShipDone;
 	try {
-		const note = p.platform !== 'woocommerce' || p.wooNote === 'none' ? null : { text: wooNoteText(lease.delivery, await productName(store, lease.delivery.sku)), toCustomer: p.wooNote === 'customer' };
-		done = await runPlatformShip({ target: p.target, orderId: lease.delivery.orderId, call: p.call, note, notifyCustomer: input.notifyCustomer === true });
+		if (p.target.platform === 'taobao') {
+			done = await shipTaobao(store, { target: p.target, delivery: lease.delivery, call: p.call, identCode: input.taobaoIdentCode === true, skuFrom: input.taobaoSkuFrom ?? 'outer_sku_id' });
+		} else {
+			const note = p.platform !== 'woocommerce' || p.wooNote === 'none' ? null : { text: wooNoteText(lease.delivery, await productName(store, lease.delivery.sku)), toCustomer: p.wooNote === 'customer' };
+			done = await runPlatformShip({ target: p.target, orderId: lease.delivery.orderId, call: p.call, note, notifyCustomer: input.notifyCustomer === true });
+		}
 	} catch (err) {
 		throw await recordFailure(store, input, lease.token, err, label, scrub);
 	}
@@ -170,11 +183,12 @@ export async function shipViaPlatform(store: KeyStore, input: PlatformShipInput)
 /** Records the failed call on the delivery (ship_failed, lease freed) and gives the error to throw. */
 async function recordFailure(store: KeyStore, input: PlatformShipInput, token: string, err: unknown, label: string, scrub: (t: string) => string): Promise<Error> {
 	const http = err instanceof HttpCallError ? err : null;
+	const top = err instanceof TopApiError ? err : null;
 	const why = http ? http.message : err instanceof StoreError ? err.message : ((err as Error)?.message ?? String(err));
 	const message = scrub(err instanceof StoreError ? why : `${label} call failed: ${why}`);
-	const status = http?.status ?? null;
+	const status = http?.status ?? top?.status ?? null;
 	const after = await store.markShipFailed(input.deliveryId, token, { error: message, status, actor: input.actor }).catch(() => null); // else the lease expires on its own
-	return err instanceof ValidationError ? new ValidationError(err.field, scrub(err.message)) : new ShipError(message, 'ship_failed', status, http?.attempts ?? 0, after);
+	return err instanceof ValidationError ? new ValidationError(err.field, scrub(err.message)) : new ShipError(message, 'ship_failed', status, http?.attempts ?? top?.attempts ?? 0, after);
 }
 
 /** The item fields Mark Shipped sets for a preset: ship.ts's shape plus `ship.platform` and `ship.platformNote`. */

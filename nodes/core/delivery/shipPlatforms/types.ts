@@ -2,15 +2,17 @@
  * Mark Shipped's platform presets: which platforms there are, what each one needs from the
  * Auto Delivery Shop API credential, and the error a platform's answer raises when it cannot be
  * read. WooCommerce and Shopify have a fulfil call; Stripe, Lemon Squeezy and Paddle Billing do not
- * (a paid order there needs no shipping step), so their presets only record the shipment.
+ * (a paid order there needs no shipping step), so their presets only record the shipment. Taobao /
+ * Tmall sends the trade with logistics.dummy.send (taobao.ts).
  */
 import { ValidationError } from '../../errors';
+import type { TopTarget } from '../../taobao';
 
-export const SHIP_PLATFORMS = ['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle'] as const;
+export const SHIP_PLATFORMS = ['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle', 'taobao'] as const;
 export type ShipPlatformId = (typeof SHIP_PLATFORMS)[number];
 
 /** Platforms whose preset calls the shop; the others record only. */
-export const CALLING_PLATFORMS = ['woocommerce', 'shopify'] as const;
+export const CALLING_PLATFORMS = ['woocommerce', 'shopify', 'taobao'] as const;
 
 export const PLATFORM_LABELS: Record<ShipPlatformId, string> = {
 	woocommerce: 'WooCommerce',
@@ -18,6 +20,7 @@ export const PLATFORM_LABELS: Record<ShipPlatformId, string> = {
 	stripe: 'Stripe',
 	lemonsqueezy: 'Lemon Squeezy',
 	paddle: 'Paddle Billing',
+	taobao: 'Taobao / Tmall',
 };
 
 /** A WordPress + WooCommerce store (REST API v3, consumer key and secret). */
@@ -66,7 +69,12 @@ export interface PaddleTarget {
 	apiUrl?: string;
 }
 
-export type PlatformTarget = WooCommerceTarget | ShopifyTarget | StripeTarget | PaddleTarget;
+/** A Taobao / Tmall shop through the TOP router: the app (key, secret, sign method) and the seller's Session Key. */
+export interface TaobaoTarget extends TopTarget {
+	platform: 'taobao';
+}
+
+export type PlatformTarget = WooCommerceTarget | ShopifyTarget | StripeTarget | PaddleTarget | TaobaoTarget;
 
 /** Timeout, retries and backoff of each call (checked by callOptions). */
 export interface PlatformCall {
