@@ -6,3 +6,5 @@ export * from './shipRequest';
 export * from './ship';
 export * from './shipPlatforms';
 export * from './output';
+export * from './externalApi';
+export * from './apiDelivery';
