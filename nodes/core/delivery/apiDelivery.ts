@@ -14,7 +14,7 @@
  */
 import { ValidationError } from '../errors';
 import type { ClaimInput, ClaimResult, KeyStore, RevokeInput, RevokeResult } from '../store';
-import { type ApiCallOptions, type ApiOrder, ExternalApiError, callRevokeApi, fetchApiContent, parseApiConfig } from './externalApi';
+import { type ApiCallOptions, type ApiOrder, ExternalApiError, callRevokeApi, fetchApiContent, parseApiConfig, usesContent } from './externalApi';
 
 export interface ClaimLineInput extends ClaimInput {
 	/** When the buyer paid (ISO text or epoch ms): `{date}` of the API body, and the waiting line's order. */
@@ -68,7 +68,8 @@ export async function revokeLines(store: KeyStore, input: RevokeInput, opts: Api
 	const results = await store.revoke(input);
 	const out: RevokedLine[] = [];
 	for (const r of results) {
-		const d = r.tombstone ? null : await store.getDeliveryById(r.deliveryId, true);
+		// Masked here: the content is opened only for a revoke call that uses it.
+		const d = r.tombstone ? null : await store.getDeliveryById(r.deliveryId, false);
 		if (!d || !d.externalApi) {
 			out.push(r);
 			continue;
@@ -82,7 +83,8 @@ export async function revokeLines(store: KeyStore, input: RevokeInput, opts: Api
 				outcome = { called: false, ok: true, status: null, attempts: 0, message: `No revoke call is configured for ${r.sku}: deactivate the content in your system if it needs that.` };
 			} else {
 				const order: ApiOrder = { shop: r.shop, orderId: r.orderId, sku: r.sku, quantity: d.quantity, productName: product?.name ?? r.sku, buyerName: d.buyer.name, date: d.createdAt };
-				const res = await callRevokeApi(revoke, order, d.keys.map((k) => k.key ?? ''), opts);
+				const content = usesContent(revoke) ? ((await store.getDeliveryById(r.deliveryId, true))?.keys ?? []).map((k) => k.key ?? '') : [];
+				const res = await callRevokeApi(revoke, order, content, opts);
 				outcome = { called: true, ok: true, status: res.status, attempts: res.attempts, message: `The revoke API answered ${res.status}.` };
 			}
 		} catch (err) {

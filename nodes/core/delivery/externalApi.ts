@@ -200,6 +200,11 @@ export function parseApiConfig(input: ApiConfigInput | Record<string, unknown>):
 
 // ------------------------------------------------------------------------------------- calls
 
+/** The endpoint's body sends the delivered content (`{deliveryContent}` / `{发货内容}`): only then is it decrypted. */
+export function usesContent(endpoint: ApiEndpoint): boolean {
+	return endpoint.body !== null && templateVariables(endpoint.body).used.has('deliveryContent');
+}
+
 /** `<shop>:<orderId>:<sku>` (each part URL-encoded, so no two order lines share a key), plus `:<suffix>`. */
 export function idempotencyKey(order: Pick<ApiOrder, 'shop' | 'orderId' | 'sku'>, suffix?: string): string {
 	const key = [order.shop ?? '', order.orderId, order.sku].map((p) => encodeURIComponent(p)).join(':');
