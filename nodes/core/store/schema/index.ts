@@ -366,9 +366,14 @@ const migrations: Migration[] = [
 			}
 		},
 		async down(knex, t) {
+			const sqlite = knex.client.dialect === 'sqlite3';
+			// SQLite drops columns by copying the table, which the claim view's trigger (it reads
+			// deliveries and products) does not survive: dropped first, recreated as 005 made it.
+			if (sqlite) await knex.raw(`DROP VIEW IF EXISTS "${sqliteClaimView(t)}"`);
 			for (const name of [t.notices, t.waiting]) await knex.schema.dropTableIfExists(name);
 			await knex.schema.alterTable(t.deliveries, (tb) => tb.dropColumns('viewed_at', 'view_count', 'view_window_at', 'view_window_count', 'follow_up_at'));
 			await knex.schema.alterTable(t.products, (tb) => tb.dropColumns('kind', 'settings', 'api_config'));
+			if (sqlite) for (const sql of sqliteClaimDdl(t)) await knex.raw(sql);
 		},
 	},
 	{
