@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { claimOutput } from '../core/delivery';
+import { claimLine, claimOutput } from '../core/delivery';
 import { itemCollection, itemParam } from '../shared/params';
 import { includeKeys } from '../shared/tool';
 import type { Strategy } from '../core/store';
@@ -23,7 +23,7 @@ export class ClaimKey implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["quantity"]}} × {{$parameter["sku"]}}',
-		description: 'Atomically claim unused keys (卡密) for an order line; the same order always gets the same keys',
+		description: 'Atomically claim unused keys (卡密) for an order line, or fetch the content from your API; the same order always gets the same keys',
 		defaults: { name: 'Claim Key' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -43,7 +43,8 @@ export class ClaimKey implements INodeType {
 		return await runItems(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, setup, emit) => {
 			const { store, actor } = setup;
 			const details = itemCollection(this, 'details', i);
-			const result = await store.claim({
+			// Pool keys and fixed content from the store; External API products through the seller's endpoint.
+			const result = await claimLine(store, {
 				orderId: itemParam(this, 'orderId', i) as string,
 				sku: itemParam(this, 'sku', i) as string,
 				quantity: itemParam(this, 'quantity', i) as number,

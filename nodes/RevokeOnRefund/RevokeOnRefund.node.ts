@@ -6,6 +6,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { revokeLines } from '../core/delivery';
 import { openStore, ownMessage, runItems, type Failed } from '../shared/runner';
 import { testKeyStoreCredential } from '../shared/store';
 import { includeKeys } from '../shared/tool';
@@ -36,7 +37,8 @@ export class RevokeOnRefund implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const failed: Failed = (_i, error) => ({ output: 0, json: { error } });
 		return await runItems(this, { outputs: 1, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, { store, actor }, emit) => {
-			const results = await store.revoke({
+			// The store revokes first; External API lines then get their product's revoke call, if any.
+			const results = await revokeLines(store, {
 				orderId: this.getNodeParameter('orderId', i) as string,
 				shop: this.getNodeParameter('shop', i, '') as string,
 				sku: this.getNodeParameter('sku', i, '') as string,

@@ -163,7 +163,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			db = createKnexFor(cfg);
 			for (let i = 0; i < 4; i++) await db.migrate.up({ migrationSource: source, tableName: t.migrations });
 			const [, pending] = (await db.migrate.list({ migrationSource: source, tableName: t.migrations })) as [unknown[], Array<{ name: string }>];
-			expect(pending.map((m) => m.name)).toEqual(['005_order_identity', '006_buyer_side']);
+			expect(pending.map((m) => m.name)).toEqual(['005_order_identity', '006_buyer_side', '007_external_api_claim']);
 		}
 
 		afterEach(async () => {
@@ -232,7 +232,7 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(refused).toContain('Nothing was changed');
 			db = createKnexFor(cfg);
 			const [, pending] = (await db.migrate.list({ migrationSource: source, tableName: t.migrations })) as [unknown[], Array<{ name: string }>];
-			expect(pending.map((m) => m.name)).toEqual(['005_order_identity', '006_buyer_side']);
+			expect(pending.map((m) => m.name)).toEqual(['005_order_identity', '006_buyer_side', '007_external_api_claim']);
 			expect(Number((await db(t.deliveries).where({ order_id: 'DUP' }).count({ c: '*' }).first())?.c)).toBe(2);
 			expect(Number((await db(t.deliveries).whereNull('shop').count({ c: '*' }).first())?.c)).toBe(1);
 		});

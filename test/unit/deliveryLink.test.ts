@@ -93,7 +93,7 @@ describe('the buyer\'s language', () => {
 const product = (over: Partial<typeof DEFAULT_PRODUCT_SETTINGS> = {}) => ({ ...DEFAULT_PRODUCT_SETTINGS, recommended: [], ...over });
 function delivered(id: number, sku: string, keys: string[], status: 'claimed' | 'sent' | 'shipped' | 'revoked' = 'sent') {
 	return {
-		id, orderId: 'O-1', sku, quantity: keys.length || 1, status, strategy: null, fixedContent: false,
+		id, orderId: 'O-1', sku, quantity: keys.length || 1, status, strategy: null, fixedContent: false, externalApi: false,
 		buyer: { id: null, name: null, email: null, ip: null }, amount: null, shop: null,
 		createdAt: '', updatedAt: '', sentAt: null, sentChannel: null, sentMessageId: null, shippedAt: null, shopReference: null,
 		revokedAt: null, revokeReason: null, lastError: null, sendCount: 0, shipAttempts: 0,

@@ -28,6 +28,7 @@ const delivery = (over: Partial<DeliveryWithKeys> = {}): DeliveryWithKeys => ({
 	status: 'sent',
 	strategy: 'sequential',
 	fixedContent: false,
+	externalApi: false,
 	buyer: { id: 'u1', name: '小明 {deliveryContent}', email: null, ip: null },
 	amount: 10,
 	shop: null,

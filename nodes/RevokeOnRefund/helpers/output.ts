@@ -1,11 +1,10 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { keyFields } from '../../core/delivery';
-import type { RevokeResult } from '../../core/store';
+import { keyFields, type RevokedLine } from '../../core/delivery';
 
 /** One order line: what was revoked, keys as display strings (masked unless revealed). */
-export function revokeItem(r: RevokeResult): IDataObject {
-	return {
+export function revokeItem(r: RevokedLine): IDataObject {
+	const item: IDataObject = {
 		orderId: r.orderId,
 		shop: r.shop,
 		sku: r.sku,
@@ -22,4 +21,7 @@ export function revokeItem(r: RevokeResult): IDataObject {
 		returnedToStock: r.returnedKeyIds.length,
 		buyer: r.buyer,
 	};
+	// External API lines: the outcome of the revoke call to the seller's system (never its content).
+	if (r.revokeCall) item.revokeCall = { ...r.revokeCall };
+	return item;
 }

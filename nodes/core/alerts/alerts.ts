@@ -1,7 +1,8 @@
 /**
  * Stock Alert (DESIGN §6): low / empty stock per sku against thresholds, alerting once per
  * crossing, and deliveries whose records do not match reality (claimed but never sent, sent but
- * never marked shipped).
+ * never marked shipped), and order lines still waiting (out of stock, held for review, the content
+ * API failing, the message failing) — whoever recorded them.
  *
  * Alert state per sku lives in the alerts table: ok < low < empty. A check that finds a sku in a
  * worse state than recorded moves the state with a conditional update and alerts — exactly one of
@@ -9,7 +10,7 @@
  * alert. Fixed-content products never run out and are skipped.
  */
 import { ValidationError } from '../errors';
-import { type Actor, type KeyStore, type StalledDelivery, type StockState, orderLabel } from '../store';
+import { type Actor, type KeyStore, type StalledDelivery, type StockState, type WaitingLine, type WaitingReason, orderLabel } from '../store';
 import type { DeliveryLine } from '../delivery';
 
 export type { StockState } from '../store';
@@ -91,17 +92,68 @@ export interface StuckDelivery extends DeliveryLine {
 	message: string;
 }
 
+/** An order line that could not be delivered at once and still waits (store.holdLine); nothing was delivered. */
+export interface StuckWaiting {
+	problem: 'waiting';
+	reason: WaitingReason;
+	deliveryId: number | null;
+	orderId: string;
+	shop: string | null;
+	sku: string;
+	quantity: number;
+	status: 'waiting';
+	createdAt: string;
+	paidAt: string;
+	sentAt: null;
+	/** Minutes since the line started waiting. */
+	ageMinutes: number;
+	lastError: null;
+	buyer: { id: string | null; name: string | null; email: string | null };
+	message: string;
+}
+
+export type StuckLine = StuckDelivery | StuckWaiting;
+
+const WAITING_WHY: Record<WaitingReason, string> = {
+	out_of_stock: 'out of stock: import keys and the waiting lines are delivered in order of payment',
+	review: 'held for review: approve or reject the order',
+	api_failed: 'the content API failed, so nothing was delivered: fix the API, then run the order again (a shop retry does it; the same Idempotency-Key is sent)',
+	send_failed: 'the message to the buyer failed: resend it',
+};
+
+function stuckWaiting(w: WaitingLine, now: number): StuckWaiting {
+	const age = Math.floor((now - Date.parse(w.createdAt)) / 60000);
+	return {
+		problem: 'waiting',
+		reason: w.reason,
+		deliveryId: w.deliveryId,
+		orderId: w.orderId,
+		shop: w.shop,
+		sku: w.sku,
+		quantity: w.quantity,
+		status: 'waiting',
+		createdAt: w.createdAt,
+		paidAt: w.paidAt,
+		sentAt: null,
+		ageMinutes: age,
+		lastError: null,
+		buyer: { id: w.buyer.id, name: w.buyer.name, email: w.buyer.email },
+		message: `${orderLabel(w.shop, w.orderId)} / ${w.sku} × ${w.quantity}: waiting for ${age} min (${w.reason}) — ${WAITING_WHY[w.reason] ?? 'see the order'}.`,
+	};
+}
+
 /**
  * Deliveries whose records do not match reality: claimed but not sent for `notSentMinutes`, and
- * sent but not marked shipped for `notShippedMinutes` (null or < 0 skips that check).
+ * sent but not marked shipped for `notShippedMinutes`; and order lines waiting (any reason) for
+ * `waitingMinutes` (default: `notSentMinutes`). null skips a check.
  */
 export async function stuckDeliveries(
 	store: KeyStore,
-	opts: { notSentMinutes?: number | null; notShippedMinutes?: number | null; limit?: number },
-): Promise<StuckDelivery[]> {
+	opts: { notSentMinutes?: number | null; notShippedMinutes?: number | null; waitingMinutes?: number | null; limit?: number },
+): Promise<StuckLine[]> {
 	const now = Date.now();
 	const limit = opts.limit ?? 500;
-	const out: StuckDelivery[] = [];
+	const out: StuckLine[] = [];
 	const check = (field: string, v: number | null | undefined) => {
 		if (v === null || v === undefined) return null;
 		if (!Number.isFinite(v) || v < 0) throw new ValidationError(field, `${field} must be a number of minutes of at least 0.`);
@@ -109,6 +161,7 @@ export async function stuckDeliveries(
 	};
 	const notSent = check('notSentMinutes', opts.notSentMinutes);
 	const notShipped = check('notShippedMinutes', opts.notShippedMinutes);
+	const waiting = check('waitingMinutes', opts.waitingMinutes === undefined ? opts.notSentMinutes : opts.waitingMinutes);
 	const map = (r: StalledDelivery, problem: StuckDelivery['problem']): StuckDelivery => {
 		const since = Number(problem === 'not_sent' ? r.createdAt : r.sentAt);
 		const age = Math.floor((now - since) / 60000);
@@ -136,6 +189,9 @@ export async function stuckDeliveries(
 	}
 	if (notShipped !== null) {
 		for (const r of await store.alerts.stalled('not_shipped', now - notShipped * 60000, limit)) out.push(map(r, 'not_shipped'));
+	}
+	if (waiting !== null) {
+		for (const w of await store.listWaiting({ olderThan: now - waiting * 60000 + 1, limit })) out.push(stuckWaiting(w, now));
 	}
 	return out;
 }

@@ -9,3 +9,5 @@ export * from './output';
 export * from './link';
 export * from './page';
 export * from './followUp';
+export * from './externalApi';
+export * from './apiDelivery';

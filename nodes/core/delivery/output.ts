@@ -19,6 +19,8 @@ export interface DeliveredItem extends DeliveryLine {
 	keysMasked: boolean;
 	alreadyDelivered: boolean;
 	fixedContent: boolean;
+	/** The content came from the seller's endpoint (External API product). */
+	externalApi: boolean;
 	buyer: DeliveryWithKeys['buyer'];
 	amount: number | null;
 	createdAt: string;
@@ -40,6 +42,8 @@ const MESSAGES: Record<NotDeliveredReason, (r: { sku: string; quantity: number; 
 	out_of_stock: (r) => `Out of stock: ${r.quantity} key(s) of ${r.sku} needed, ${r.available ?? 0} available. Nothing was claimed.`,
 	revoked: (r) => `${orderLabel(r.shop, r.orderId)} was refunded/revoked; nothing is delivered for it.`,
 	unknown_sku: (r) => `Unknown SKU "${r.sku}": import keys or create the product first.`,
+	external_api: (r) => `${r.sku} is an External API product: its content comes from your endpoint, never from the key pool. Nothing was claimed.`,
+	api_failed: (r) => `The content API of ${r.sku} failed, so nothing was delivered; the order line is held (waiting) and listed by Stock Alert. Running the order again retries the call with the same Idempotency-Key.`,
 };
 
 /** Keys as display strings (masked unless revealed), their ids, and whether any is masked. */
@@ -58,6 +62,7 @@ export function deliveryItem(d: DeliveryWithKeys, alreadyDelivered: boolean): De
 		...keyFields(d.keys),
 		alreadyDelivered,
 		fixedContent: d.fixedContent,
+		externalApi: d.externalApi,
 		buyer: d.buyer,
 		amount: d.amount,
 		createdAt: d.createdAt,
@@ -73,7 +78,7 @@ export function claimOutput(r: ClaimResult): DeliveredItem | NotDeliveredItem {
 		quantity: r.quantity,
 		status: 'not_delivered',
 		reason: r.reason,
-		message: MESSAGES[r.reason](r),
+		message: r.detail ? `${r.detail} ${MESSAGES[r.reason](r)}` : MESSAGES[r.reason](r),
 	};
 	if (r.available !== undefined) item.available = r.available;
 	if (r.delivery) item.deliveryId = r.delivery.id;

@@ -126,8 +126,8 @@ export function renderBody(template: string, ctx: TemplateContext, timeZone = DE
 	return renderTemplate(template, ctx, { json: true, timeZone });
 }
 
-/** Sample values for checking a body template's JSON shape (text that needs escaping). */
-const SAMPLE: TemplateContext = {
+/** Sample values for checking a body template's JSON shape (text that needs escaping); External API bodies too. */
+export const SAMPLE_BODY_CONTEXT: TemplateContext = {
 	productName: 'Sample "product" \\ 1',
 	deliveryContent: ['SAMPLE-KEY', 'SECOND "KEY"'],
 	orderId: 'SAMPLE-ORDER',
@@ -186,7 +186,7 @@ export function prepareShipRequest(req: ShipRequest, shop: ShopTarget | undefine
 		body = String(req.body);
 		needsContent = templateVariables(body).used.has('deliveryContent');
 		try {
-			JSON.parse(renderBody(body, SAMPLE));
+			JSON.parse(renderBody(body, SAMPLE_BODY_CONTEXT));
 		} catch (err) {
 			throw new ValidationError('body', `The JSON Body is not valid JSON (${(err as Error).message}). Example: {"orderId": "{orderId}", "quantity": {quantity}}.`);
 		}

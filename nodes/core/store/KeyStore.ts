@@ -105,6 +105,11 @@ export class KeyStore {
 		return products.getProduct(this.#ctx, sku);
 	}
 
+	/** An External API product's name and endpoint config (unsealed; never output it); null for other products. */
+	getApiConfig(sku: string): Promise<{ sku: string; name: string; config: Record<string, unknown> } | null> {
+		return products.getApiConfig(this.#ctx, sku);
+	}
+
 	/** Imports keys: blanks, invalid keys and duplicates are counted and skipped; the rest are sealed. */
 	importKeys(input: ImportInput): Promise<ImportResult> {
 		return imports.importKeys(this.#ctx, input);
@@ -115,6 +120,15 @@ export class KeyStore {
 	/** Claims keys for one order line (DESIGN §4): all or nothing, idempotent per (shop, orderId, sku). */
 	claim(input: ClaimInput): Promise<ClaimResult> {
 		return claims.claim(this.#ctx, input);
+	}
+
+	/**
+	 * Records the content an External API product's endpoint returned for an order line, like a
+	 * claim: one delivery (items sealed), the `claimed` event, the waiting line ended; a replay or a
+	 * concurrent winner returns the recorded delivery, a refund tombstone answers `revoked`.
+	 */
+	recordApiDelivery(input: ClaimInput, items: readonly string[]): Promise<ClaimResult> {
+		return claims.claim(this.#ctx, input, items);
 	}
 
 	/** Deliveries of an order of a shop (all lines, or one sku); keys masked unless `reveal`. */

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 
 import { StoreError, ValidationError } from '../errors';
-import { unseal } from '../secrets';
+import { seal, unseal } from '../secrets';
 import { DEFAULT_SHOP, optionalAmount, optionalText, positiveInt, requireId, shopId } from '../validate';
 import type { StoreContext } from './context';
 import { keyOut, withKeys } from './deliveries';
@@ -10,7 +10,7 @@ import type { DeliveryInsert, Strategy } from './dialects';
 import { actorText } from './events';
 import { type DeliveryRow, mapDelivery } from './rows';
 import { countAvailable } from './stock';
-import { type ClaimInput, type ClaimResult, MAX_QUANTITY, ORDER_WIDE_SKU, orderLabel } from './types';
+import { type ClaimInput, type ClaimResult, EXTERNAL_STRATEGY, MAX_KEY_LENGTH, MAX_QUANTITY, ORDER_WIDE_SKU, orderLabel } from './types';
 
 class Refusal {
 	constructor(readonly reason: 'out_of_stock', readonly got: number) {}
@@ -19,8 +19,15 @@ class Refusal {
 /**
  * Claims `quantity` keys for one order line (DESIGN §4): all or nothing, idempotent per
  * (shop, orderId, sku), refusing refunded (tombstoned) orders. Out of stock is a result, not an error.
+ *
+ * External API products (kind 'api') are never claimed from the pool: a new line of one answers
+ * `external_api` (the caller fetches the content and records it with `external`), a replay or a
+ * tombstone answers as for any product. With `external` (the items the seller's API returned) the
+ * line is recorded like a claim — the delivery row with the items sealed as one JSON list in
+ * `content` and strategy 'api', the `claimed` event (no content), and the line's waiting row ended
+ * — in one transaction; a concurrent claim that won returns its delivery instead.
  */
-export async function claim(ctx: StoreContext, input: ClaimInput): Promise<ClaimResult> {
+export async function claim(ctx: StoreContext, input: ClaimInput, external?: readonly string[]): Promise<ClaimResult> {
 	const orderId = requireId('orderId', input.orderId, 'Order ID');
 	const shop = shopId(input.shop);
 	const shopOut = shop === DEFAULT_SHOP ? null : shop;
@@ -50,8 +57,9 @@ export async function claim(ctx: StoreContext, input: ClaimInput): Promise<Claim
 		updated_at: now,
 	};
 	const reveal = input.reveal === true;
+	const sealedExternal = external ? sealExternal(ctx, external) : null;
 
-	if (ctx.dialect.fastClaim) {
+	if (ctx.dialect.fastClaim && !sealedExternal) {
 		const fast = await ctx.dialect.fastClaim(ctx.db, ctx.t, { row, strategy, actor: actorText(input.actor) });
 		if (fast) {
 			const d: DeliveryRow = {
@@ -73,6 +81,7 @@ export async function claim(ctx: StoreContext, input: ClaimInput): Promise<Claim
 		| { kind: 'existing'; row: DeliveryRow }
 		| { kind: 'race' }
 		| { kind: 'unknown_sku' }
+		| { kind: 'external_api' }
 		| { kind: 'delivered'; deliveryId: number };
 
 	for (let round = 0; round < 5; round++) {
@@ -81,15 +90,24 @@ export async function claim(ctx: StoreContext, input: ClaimInput): Promise<Claim
 			outcome = await ctx.tx<Outcome>(async (trx) => {
 				const existing = await findBlockingDelivery(ctx, trx, shop, orderId, sku);
 				if (existing) return { kind: 'existing', row: existing };
-				const product = await trx(ctx.t.products).where({ sku }).first('fixed_content');
+				const product = await trx(ctx.t.products).where({ sku }).first('fixed_content', 'kind');
 				if (!product) return { kind: 'unknown_sku' };
-				const fixed: string | null = product.fixed_content ?? null;
+				if ((product.kind === 'api') !== (sealedExternal !== null)) {
+					if (product.kind === 'api') return { kind: 'external_api' };
+					throw new ValidationError('sku', `${sku} is not an External API product (any more): nothing was recorded.`);
+				}
+				const fixed: string | null = sealedExternal ?? product.fixed_content ?? null;
 				const deliveryId = await ctx.dialect.insertDeliveryIgnore(trx, ctx.t, {
 					...row,
 					content: fixed,
-					strategy: fixed ? null : strategy,
+					strategy: sealedExternal ? EXTERNAL_STRATEGY : fixed ? null : strategy,
 				});
 				if (deliveryId === null) return { kind: 'race' };
+				if (sealedExternal && external) {
+					await ctx.event(trx, 'claimed', { sku, orderId, shop, deliveryId, count: quantity, actor: input.actor, details: { externalApi: true, items: external.length } });
+					await trx(ctx.t.waiting).where({ shop, order_id: orderId, sku, status: 'waiting' }).update({ status: 'delivered', delivery_id: deliveryId, updated_at: now });
+					return { kind: 'delivered', deliveryId };
+				}
 				if (fixed) {
 					await ctx.event(trx, 'claimed', { sku, orderId, shop, deliveryId, count: quantity, actor: input.actor, details: { fixedContent: true } });
 					return { kind: 'delivered', deliveryId };
@@ -118,6 +136,8 @@ export async function claim(ctx: StoreContext, input: ClaimInput): Promise<Claim
 		switch (outcome.kind) {
 			case 'unknown_sku':
 				return { delivered: false, reason: 'unknown_sku', orderId, shop: shopOut, sku, quantity };
+			case 'external_api':
+				return { delivered: false, reason: 'external_api', orderId, shop: shopOut, sku, quantity };
 			case 'race':
 				continue; // another claim for this order line committed first: read it
 			case 'existing': {
@@ -134,6 +154,14 @@ export async function claim(ctx: StoreContext, input: ClaimInput): Promise<Claim
 		}
 	}
 	throw new StoreError(`${orderLabel(shop, orderId)} / ${sku} kept changing while it was being claimed; try again.`);
+}
+
+/** The items of an External API delivery, checked and sealed as one JSON list (never an empty delivery). */
+function sealExternal(ctx: StoreContext, items: readonly string[]): string {
+	if (!Array.isArray(items) || items.length === 0 || items.length > MAX_QUANTITY || items.some((x) => typeof x !== 'string' || x.trim() === '' || x.length > MAX_KEY_LENGTH)) {
+		throw new ValidationError('content', `The content of an External API delivery must be 1 to ${MAX_QUANTITY} non-empty texts of at most ${MAX_KEY_LENGTH} characters; nothing was recorded.`);
+	}
+	return seal(ctx.km, JSON.stringify(items));
 }
 
 /** The delivery of this order line, or an order-wide refund tombstone. */

@@ -4,7 +4,7 @@ import { maskKey, unseal } from '../secrets';
 import { positiveInt, requireId, shopId } from '../validate';
 import type { StoreContext } from './context';
 import { type DeliveryRow, mapDelivery } from './rows';
-import { type DeliveredKey, type DeliveryQuery, type DeliveryRef, type DeliveryWithKeys, type KeyStatus, ORDER_WIDE_SKU, orderLabel } from './types';
+import { type DeliveredKey, type DeliveryQuery, type DeliveryRef, type DeliveryWithKeys, type KeyStatus, EXTERNAL_STRATEGY, ORDER_WIDE_SKU, orderLabel } from './types';
 
 export function keyOut(status: KeyStatus, id: number | null, plaintext: string, reveal: boolean): DeliveredKey {
 	const k: DeliveredKey = { id, status, masked: maskKey(plaintext) };
@@ -12,12 +12,26 @@ export function keyOut(status: KeyStatus, id: number | null, plaintext: string, 
 	return k;
 }
 
-/** A delivery row with its keys (fixed content shows as one key with id null). */
+/** The texts sealed in a delivery's `content`: one fixed content, or the list of an External API delivery. */
+export function contentItems(ctx: StoreContext, row: Pick<DeliveryRow, 'content' | 'strategy'>): string[] {
+	if (!row.content) return [];
+	const text = unseal(ctx.km, row.content);
+	if (row.strategy !== EXTERNAL_STRATEGY) return [text];
+	const items = JSON.parse(text) as unknown;
+	if (!Array.isArray(items) || items.some((x) => typeof x !== 'string')) throw new StoreError('The content of an External API delivery is not in the expected format; the store may be corrupted.');
+	return items as string[];
+}
+
+/**
+ * A delivery row with its keys: fixed content shows as one key with id null, External API content
+ * as one key (id null) per item.
+ */
 export async function withKeys(ctx: StoreContext, row: DeliveryRow, reveal: boolean): Promise<DeliveryWithKeys> {
 	const d = mapDelivery(row);
 	let keys: DeliveredKey[];
 	if (row.content) {
-		keys = [keyOut(row.status === 'revoked' ? 'revoked' : 'assigned', null, unseal(ctx.km, row.content), reveal)];
+		const status: KeyStatus = row.status === 'revoked' ? 'revoked' : 'assigned';
+		keys = contentItems(ctx, row).map((text) => keyOut(status, null, text, reveal));
 	} else {
 		const rows = (await ctx.db(ctx.t.keys).where({ delivery_id: row.id }).orderBy('id').select('id', 'secret', 'status')) as Array<{ id: number; secret: string; status: KeyStatus }>;
 		keys = rows.map((k) => keyOut(k.status, Number(k.id), unseal(ctx.km, k.secret), reveal));

@@ -4,7 +4,7 @@ import { DEFAULT_SHOP, optionalText, requireId, shopId } from '../validate';
 import type { StoreContext } from './context';
 import { deliveryRow, withKeys } from './deliveries';
 import type { DeliveryRow } from './rows';
-import { type KeyStatus, type RevokeInput, type RevokeResult, ORDER_WIDE_SKU } from './types';
+import { type KeyStatus, type RevokeInput, type RevokeResult, EXTERNAL_STRATEGY, ORDER_WIDE_SKU } from './types';
 
 /** A claim committed the line while a refund tombstone was being written: the transaction runs again. */
 class RevokeRace extends Error {}
@@ -66,7 +66,7 @@ export async function revoke(ctx: StoreContext, input: RevokeInput): Promise<Rev
 			await trx(ctx.t.deliveries).where({ id: row.id }).update({ status: 'revoked', revoked_at: now, revoke_reason: reason, updated_at: now, send_lock_until: null, send_token: null, ship_lock_until: null, ship_token: null });
 			await ctx.event(trx, 'revoked', {
 				sku: row.sku, orderId, shop, deliveryId: row.id, count: ids.length, actor: input.actor,
-				details: { reason, previousStatus: row.status, buyerSaw, revokedKeyIds: giveBack ? [] : ids, returnedKeyIds: giveBack ? ids : [], fixedContent: !!row.content || undefined },
+				details: { reason, previousStatus: row.status, buyerSaw, revokedKeyIds: giveBack ? [] : ids, returnedKeyIds: giveBack ? ids : [], fixedContent: (!!row.content && row.strategy !== EXTERNAL_STRATEGY) || undefined, externalApi: row.strategy === EXTERNAL_STRATEGY || undefined },
 			});
 			out.push({ orderId, sku: row.sku, deliveryId: row.id, deliveryRowId: row.id, tombstone: false, alreadyRevoked: false, previousStatus: row.status, buyerSaw, revokedKeyIds: giveBack ? [] : ids, returnedKeyIds: giveBack ? ids : [], reason });
 		}

@@ -13,7 +13,8 @@ export interface DeliveryRow {
 	sku: string;
 	quantity: number;
 	status: DeliveryStatus;
-	strategy: Strategy | null;
+	/** 'api' (EXTERNAL_STRATEGY) for External API content. */
+	strategy: Strategy | 'api' | null;
 	content: string | null;
 	buyer_id: string | null;
 	buyer_name: string | null;
@@ -52,8 +53,9 @@ export function mapDelivery(r: DeliveryRow): Delivery {
 		sku: r.sku,
 		quantity: Number(r.quantity),
 		status: r.status,
-		strategy: r.strategy,
-		fixedContent: !!r.content,
+		strategy: r.strategy === 'api' ? null : r.strategy,
+		fixedContent: !!r.content && r.strategy !== 'api',
+		externalApi: r.strategy === 'api',
 		buyer: { id: r.buyer_id, name: r.buyer_name, email: r.buyer_email, ip: r.buyer_ip },
 		amount: r.amount === null || r.amount === undefined ? null : Number(r.amount),
 		shop: r.shop === null || r.shop === undefined || r.shop === DEFAULT_SHOP ? null : r.shop,

@@ -18,7 +18,7 @@ export async function stock(ctx: StoreContext, sku?: string | null): Promise<Sto
 	const q = ctx.db(ctx.t.keys).select('sku', 'status').count({ c: '*' }).groupBy('sku', 'status');
 	if (only) q.where({ sku: only });
 	const counts = (await q) as Array<{ sku: string; status: KeyStatus; c: number | string }>;
-	const pq = ctx.db(ctx.t.products).select('sku', 'name', 'low_stock_threshold', 'fixed_content');
+	const pq = ctx.db(ctx.t.products).select('sku', 'name', 'low_stock_threshold', 'fixed_content', 'kind');
 	if (only) pq.where({ sku: only });
 	const products = await pq;
 	const bySku = new Map<string, StockRow>();
@@ -34,7 +34,7 @@ export async function stock(ctx: StoreContext, sku?: string | null): Promise<Sto
 		const r = rowFor(p.sku);
 		r.name = p.name;
 		r.lowStockThreshold = p.low_stock_threshold === null ? null : Number(p.low_stock_threshold);
-		r.unlimited = !!p.fixed_content;
+		r.unlimited = !!p.fixed_content || p.kind === 'api';
 	}
 	for (const c of counts) {
 		const r = rowFor(c.sku);

@@ -23,6 +23,8 @@ export interface Product {
 	hasFixedContent: boolean;
 	/** 'keys': pool keys (or fixed content); 'api': content fetched from the seller's endpoint (External API). */
 	kind: 'keys' | 'api';
+	/** An External API endpoint is stored (sealed; never shown). */
+	hasApiConfig: boolean;
 	/** Buyer-facing settings (delivery page, delay notice, follow-up). */
 	settings: ProductSettings;
 	createdAt: string;
@@ -37,6 +39,13 @@ export interface ProductInput {
 	fixedContent?: string | null;
 	/** Buyer-facing settings to change (absent: keep; null or '': clear). */
 	settings?: ProductSettingsInput;
+	/** undefined: keep; 'keys': pool keys or fixed content; 'api': content from the seller's endpoint (needs an API config). */
+	kind?: 'keys' | 'api';
+	/**
+	 * The External API endpoint, already checked by the caller (nodes/core/delivery/externalApi.ts):
+	 * stored sealed (URLs and headers may hold tokens). undefined: keep; null: remove.
+	 */
+	apiConfig?: Record<string, unknown> | null;
 	actor?: Actor;
 }
 
@@ -81,7 +90,7 @@ export interface ClaimInput {
 }
 
 export interface DeliveredKey {
-	/** Key id in the pool; null for a product's fixed content. */
+	/** Key id in the pool; null for a product's fixed content and External API content. */
 	id: number | null;
 	status: KeyStatus;
 	masked: string;
@@ -97,6 +106,8 @@ export interface Delivery {
 	status: DeliveryStatus;
 	strategy: Strategy | null;
 	fixedContent: boolean;
+	/** The content came from the seller's endpoint (External API product); its items are the keys (id null). */
+	externalApi: boolean;
 	buyer: { id: string | null; name: string | null; email: string | null; ip: string | null };
 	amount: number | null;
 	shop: string | null;
@@ -135,7 +146,15 @@ export interface DeliveryRef {
 	sku?: string | null;
 }
 
-export type NotDeliveredReason = 'out_of_stock' | 'revoked' | 'unknown_sku';
+/**
+ * Why an order line was not delivered. `external_api`: the product takes its content from the
+ * seller's endpoint, which the key store does not call (nodes/core/delivery/apiClaim.ts does, then
+ * records it); `api_failed`: that call failed and the line is held (never answered by the store).
+ */
+export type NotDeliveredReason = 'out_of_stock' | 'revoked' | 'unknown_sku' | 'external_api' | 'api_failed';
+
+/** deliveries.strategy of an External API delivery: its `content` is a sealed JSON list of the items. */
+export const EXTERNAL_STRATEGY = 'api';
 
 export type ClaimResult =
 	| { delivered: true; alreadyDelivered: boolean; delivery: DeliveryWithKeys }
@@ -151,6 +170,8 @@ export type ClaimResult =
 			available?: number;
 			/** The tombstone / revoked delivery (revoked). */
 			delivery?: DeliveryWithKeys;
+			/** api_failed: what failed, for the seller (never the content or a secret). */
+			detail?: string;
 	  };
 
 export interface StockRow {

@@ -1,6 +1,10 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
+import { API_METHODS, DEFAULT_API_RETRIES, DEFAULT_API_TIMEOUT_MS, MAX_API_RETRIES, parseApiConfig } from '../../../core/delivery';
 import type { Emit, StoreSetup } from '../../../shared/runner';
+
+const api = { show: { operation: ['upsertProduct'], kind: ['api'] } };
+const methodOptions = API_METHODS.map((m) => ({ name: m, value: m }));
 
 /** Shown with the SKU (common.descriptions.ts) above them. */
 export const description: INodeProperties[] = [
@@ -41,6 +45,95 @@ export const description: INodeProperties[] = [
 		default: '',
 		description: 'Stored encrypted, like keys',
 		displayOptions: { show: { operation: ['upsertProduct'], fixedContentMode: ['set'] } },
+	},
+	{
+		displayName: 'Content Source',
+		name: 'kind',
+		type: 'options',
+		options: [
+			{ name: 'Keep', value: 'keep', description: 'Leave the content source as it is (new products use the key pool)' },
+			{ name: 'Key Pool or Fixed Content', value: 'keys', description: 'Deliver imported keys, or the fixed content when one is set' },
+			{ name: 'External API', value: 'api', description: "Claim Key calls your endpoint for each order line and delivers what it returns (API接口发货)" },
+		],
+		default: 'keep',
+		displayOptions: { show: { operation: ['upsertProduct'] } },
+	},
+	{
+		displayName: 'API URL',
+		name: 'apiUrl',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'https://api.example.com/codes',
+		description: 'Your endpoint that issues the content. Variables like {orderId} are URL-encoded. Stored encrypted.',
+		displayOptions: api,
+	},
+	{
+		displayName: 'API Method',
+		name: 'apiMethod',
+		type: 'options',
+		options: methodOptions,
+		default: 'POST',
+		displayOptions: api,
+	},
+	{
+		displayName: 'API Headers',
+		name: 'apiHeaders',
+		type: 'json',
+		default: '{}',
+		description: 'A JSON object, e.g. {"Authorization": "Bearer …"}. Stored encrypted. Idempotency-Key is added for you: &lt;shop&gt;:&lt;orderId&gt;:&lt;sku&gt;.',
+		displayOptions: api,
+	},
+	{
+		displayName: 'API Body',
+		name: 'apiBody',
+		type: 'json',
+		default: '{"orderId": "{orderId}", "quantity": {quantity}}',
+		description: 'JSON body template with {orderId}, {quantity}, {productName}, {buyerName}, {date} (not sent with GET)',
+		displayOptions: { show: { operation: ['upsertProduct'], kind: ['api'], apiMethod: ['POST', 'PUT'] } },
+	},
+	{
+		displayName: 'Content Path',
+		name: 'apiContentPath',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'data.codes',
+		description: 'Where the content is in the JSON answer, e.g. data.codes or data.items[0].code: a text or a list of texts',
+		displayOptions: api,
+	},
+	{
+		displayName: 'API Timeout (Ms)',
+		name: 'apiTimeoutMs',
+		type: 'number',
+		typeOptions: { minValue: 100, maxValue: 120000, numberPrecision: 0 },
+		default: DEFAULT_API_TIMEOUT_MS,
+		description: 'Per attempt',
+		displayOptions: api,
+	},
+	{
+		displayName: 'API Retries',
+		name: 'apiRetries',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: MAX_API_RETRIES, numberPrecision: 0 },
+		default: DEFAULT_API_RETRIES,
+		description: 'Extra attempts on 5xx answers, timeouts and dropped connections, with the same Idempotency-Key (never on 4xx)',
+		displayOptions: api,
+	},
+	{
+		displayName: 'Revoke Call on Refund',
+		name: 'apiRevoke',
+		type: 'collection',
+		placeholder: 'Add Revoke Field',
+		default: {},
+		description: 'Optional: Revoke on Refund calls this after revoking the delivery in the key store (Idempotency-Key &lt;shop&gt;:&lt;orderId&gt;:&lt;sku&gt;:revoke)',
+		displayOptions: api,
+		options: [
+			{ displayName: 'Body', name: 'body', type: 'json', default: '{"orderId": "{orderId}", "codes": "{deliveryContent}"}', description: 'JSON body template; {deliveryContent} is the delivered content' },
+			{ displayName: 'Headers', name: 'headers', type: 'json', default: '{}', description: 'A JSON object. Stored encrypted.' },
+			{ displayName: 'Method', name: 'method', type: 'options', options: methodOptions, default: 'POST' },
+			{ displayName: 'URL', name: 'url', type: 'string', default: '', placeholder: 'https://api.example.com/codes/revoke' },
+		],
 	},
 	{
 		displayName: 'Buyer-Facing Settings',
@@ -115,12 +208,30 @@ export async function execute(this: IExecuteFunctions, i: number, { store, actor
 	const threshold = this.getNodeParameter('lowStockThreshold', i) as number;
 	const settings = { ...(this.getNodeParameter('settings', i, {}) as Record<string, unknown>) };
 	if (settings.followUpAfterHours === 0) settings.followUpAfterHours = null;
+	const kind = this.getNodeParameter('kind', i, 'keep') as string;
+	// Checked before anything is stored (a ValidationError names the field); stored sealed.
+	const method = this.getNodeParameter('apiMethod', i, 'POST') as string;
+	const apiConfig =
+		kind === 'api'
+			? parseApiConfig({
+					url: this.getNodeParameter('apiUrl', i),
+					method,
+					headers: this.getNodeParameter('apiHeaders', i, '{}'),
+					body: method === 'GET' ? '' : this.getNodeParameter('apiBody', i, ''),
+					contentPath: this.getNodeParameter('apiContentPath', i),
+					timeoutMs: this.getNodeParameter('apiTimeoutMs', i, DEFAULT_API_TIMEOUT_MS),
+					retries: this.getNodeParameter('apiRetries', i, DEFAULT_API_RETRIES),
+					revoke: this.getNodeParameter('apiRevoke', i, {}) as Record<string, unknown>,
+				})
+			: undefined;
 	const product = await store.upsertProduct({
 		sku: this.getNodeParameter('sku', i) as string,
 		name: (this.getNodeParameter('name', i) as string) || null,
 		lowStockThreshold: threshold < 0 ? undefined : threshold,
 		fixedContent: mode === 'set' ? (this.getNodeParameter('fixedContent', i) as string) : mode === 'clear' ? null : undefined,
 		settings: Object.keys(settings).length ? settings : undefined,
+		kind: kind === 'keys' || kind === 'api' ? kind : undefined,
+		apiConfig: apiConfig as unknown as Record<string, unknown> | undefined,
 		actor,
 	});
 	emit(0, { ...product });

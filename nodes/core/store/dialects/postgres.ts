@@ -10,14 +10,17 @@ import type { TableNames } from '../schema';
 import { KEY_COLUMNS, claimWithSkipLocked, insertDelivery, num, toClaimed } from './common';
 import { type Dialect, type FastClaimArgs, IMPORT_COMMIT_ROWS, type NewKeyRow, RAND_MAX } from './types';
 
-/** The fixed-content-aware INSERT … SELECT of a new delivery, refusing order-wide tombstones. */
+/**
+ * The fixed-content-aware INSERT … SELECT of a new delivery, refusing order-wide tombstones and
+ * External API products (their content never comes from the pool: the careful path answers them).
+ */
 function fastDeliveryInsert(t: TableNames, ph: (v: unknown) => string, a: FastClaimArgs): string {
 	const r = a.row;
 	return `INSERT INTO ${t.deliveries} (order_id, sku, quantity, status, strategy, content, buyer_id, buyer_name, buyer_email, buyer_ip, amount, shop, created_at, updated_at)
 		SELECT ${ph(r.order_id)}, p.sku, ${ph(r.quantity)}, 'claimed', CASE WHEN p.fixed_content IS NULL THEN ${ph(a.strategy)} ELSE NULL END, p.fixed_content,
 		       ${ph(r.buyer_id)}, ${ph(r.buyer_name)}, ${ph(r.buyer_email)}, ${ph(r.buyer_ip)}, ${ph(r.amount)}, ${ph(r.shop)}, ${ph(r.created_at)}, ${ph(r.updated_at)}
 		FROM ${t.products} p
-		WHERE p.sku = ${ph(r.sku)}
+		WHERE p.sku = ${ph(r.sku)} AND p.kind <> 'api'
 		  AND NOT EXISTS (SELECT 1 FROM ${t.deliveries} w WHERE w.shop = ${ph(r.shop)} AND w.order_id = ${ph(r.order_id)} AND w.sku = '*' AND w.status = 'revoked')`;
 }
 

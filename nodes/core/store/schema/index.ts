@@ -366,9 +366,31 @@ const migrations: Migration[] = [
 			}
 		},
 		async down(knex, t) {
+			const sqlite = knex.client.dialect === 'sqlite3';
+			// SQLite drops columns by copying the table, which the claim view's trigger (it reads
+			// deliveries and products) does not survive: dropped first, recreated as 005 made it.
+			if (sqlite) await knex.raw(`DROP VIEW IF EXISTS "${sqliteClaimView(t)}"`);
 			for (const name of [t.notices, t.waiting]) await knex.schema.dropTableIfExists(name);
 			await knex.schema.alterTable(t.deliveries, (tb) => tb.dropColumns('viewed_at', 'view_count', 'view_window_at', 'view_window_count', 'follow_up_at'));
 			await knex.schema.alterTable(t.products, (tb) => tb.dropColumns('kind', 'settings', 'api_config'));
+			if (sqlite) for (const sql of sqliteClaimDdl(t)) await knex.raw(sql);
+		},
+	},
+	{
+		// SQLite: the one-statement claim (migration 005's trigger) leaves External API products
+		// (products.kind = 'api') to the careful path, which answers `external_api`: their content
+		// comes from the seller's endpoint, never from pool keys (PostgreSQL's one-statement claim has
+		// the same condition in code, dialects/postgres.ts; MySQL has no one-statement claim).
+		name: '007_external_api_claim',
+		async up(knex, t) {
+			if (knex.client.dialect !== 'sqlite3') return;
+			await knex.raw(`DROP VIEW IF EXISTS "${sqliteClaimView(t)}"`); // drops its trigger too
+			for (const sql of claimDdl(t, 3)) await knex.raw(sql);
+		},
+		async down(knex, t) {
+			if (knex.client.dialect !== 'sqlite3') return;
+			await knex.raw(`DROP VIEW IF EXISTS "${sqliteClaimView(t)}"`);
+			for (const sql of sqliteClaimDdl(t)) await knex.raw(sql);
 		},
 	},
 ];
@@ -431,7 +453,7 @@ export function sqliteClaimView(t: TableNames): string {
  * statement — one driver call and one autocommit write transaction (a writing statement takes
  * SQLite's write lock when it starts, like BEGIN IMMEDIATE), or one statement of a group-committed
  * transaction. The view stores nothing; its INSTEAD OF trigger
- *  1. inserts the delivery, unless the sku is unknown, the line exists (any status) or an
+ *  1. inserts the delivery, unless the sku is unknown or an External API product (007), the line exists (any status) or an
  *     order-wide refund tombstone (sku '*', revoked) exists — then RAISE(IGNORE): nothing changes,
  *     nothing is returned, and the caller runs the full claim;
  *  2. unless the product has fixed content, assigns `quantity` available keys to it, by seq or from
@@ -444,15 +466,18 @@ export function sqliteClaimView(t: TableNames): string {
  * recreates this trigger.
  */
 function sqliteClaimDdl(t: TableNames): string[] {
-	return claimDdl(t, true);
+	return claimDdl(t, 2);
 }
 
 /** Migration 003's trigger as it was (identity (order_id, sku)): kept so that 003 and 005's down stay what they were. */
 function sqliteClaimDdlV1(t: TableNames): string[] {
-	return claimDdl(t, false);
+	return claimDdl(t, 1);
 }
 
-function claimDdl(t: TableNames, withShop: boolean): string[] {
+/** The claim trigger of migration 003 (version 1), 005 (2: with the shop) and 007 (3: no External API products). */
+function claimDdl(t: TableNames, version: 1 | 2 | 3): string[] {
+	const withShop = version >= 2;
+	const notApi = version >= 3 ? " AND p.kind <> 'api'" : '';
 	const v = sqliteClaimView(t);
 	const k = `"${t.keys}"`;
 	const d = `"${t.deliveries}"`;
@@ -470,7 +495,7 @@ function claimDdl(t: TableNames, withShop: boolean): string[] {
 			SELECT NEW.order_id, p.sku, NEW.quantity, 'claimed', CASE WHEN p.fixed_content IS NULL THEN NEW.strategy END, p.fixed_content,
 			       NEW.buyer_id, NEW.buyer_name, NEW.buyer_email, NEW.buyer_ip, NEW.amount, NEW.shop, NEW.now_ms, NEW.now_ms
 			FROM "${t.products}" p
-			WHERE p.sku = NEW.sku AND p.sku <> '*'
+			WHERE p.sku = NEW.sku AND p.sku <> '*'${notApi}
 			  AND NEW.strategy IN ('sequential', 'random') AND NEW.quantity >= 1
 			  AND NOT EXISTS (SELECT 1 FROM ${d} w WHERE ${order('w')} AND (w.sku = NEW.sku OR (w.sku = '*' AND w.status = 'revoked')));
 			SELECT RAISE(IGNORE) WHERE changes() = 0;
