@@ -6,3 +6,4 @@ export * from './shipRequest';
 export * from './ship';
 export * from './shipPlatforms';
 export * from './output';
+export * from './delay';

@@ -289,3 +289,44 @@ export async function removeFromBlocklist(store: KeyStore, input: { kind: BlockK
 export async function listBlocklist(store: KeyStore, input: { kind?: BlockKind | null; limit?: number } = {}): Promise<BlockEntry[]> {
 	return store.risk.blocklist({ kind: input.kind ? checkKind(input.kind) : null, limit: input.limit ?? 1000 });
 }
+
+// ---------------------------------------------------------------- waiting lines of held orders
+
+export interface WaitingEffect {
+	/** held: the line is recorded as waiting for review; cancelled: a waiting line ended (rejected). */
+	action: 'held' | 'cancelled' | 'none';
+	/** The waiting line's status after this decision (null when the order has no line). */
+	status: 'waiting' | 'delivered' | 'cancelled' | null;
+}
+
+/**
+ * What a decision means for the line's waiting record (Risk Check → Evaluate with Track Waiting
+ * Lines on): Review holds the order line (reason review) so the buyer can be told about the delay;
+ * Reject cancels a line that was waiting; Pass changes nothing. A whole-order decision (no line)
+ * holds nothing: a waiting line is an order line. Idempotent (a replayed decision holds the same line).
+ */
+export async function settleWaiting(
+	store: KeyStore,
+	r: RiskResult,
+	line: { quantity?: number | string | null; amount?: number | string | null; buyer?: { id?: string | null; name?: string | null; email?: string | null; ip?: string | null }; paidAt?: string | number | null; actor?: Actor },
+): Promise<WaitingEffect> {
+	if (!r.line || r.decision === 'pass') return { action: 'none', status: null };
+	if (r.decision === 'reject') {
+		const ended = await store.endWaiting({ orderId: r.orderId, shop: r.shop, sku: r.line }, 'cancelled');
+		return { action: ended ? 'cancelled' : 'none', status: ended ? 'cancelled' : null };
+	}
+	// evaluateRisk checked the quantity (a whole number, or empty); 0 or empty: one
+	const quantity = Math.max(1, Number(line.quantity ?? 0) || 0);
+	const held = await store.holdLine({
+		orderId: r.orderId,
+		shop: r.shop,
+		sku: r.line,
+		quantity,
+		reason: 'review',
+		buyer: line.buyer,
+		amount: line.amount,
+		paidAt: line.paidAt,
+		actor: line.actor,
+	});
+	return { action: held.line.status === 'waiting' ? 'held' : 'none', status: held.line.status };
+}
