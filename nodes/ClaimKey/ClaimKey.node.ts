@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { claimOutput } from '../core/delivery';
+import { claimOrHoldOutput, claimOutput } from '../core/delivery';
 import { itemCollection, itemParam } from '../shared/params';
 import { includeKeys } from '../shared/tool';
 import type { Strategy } from '../core/store';
@@ -42,7 +42,7 @@ export class ClaimKey implements INodeType {
 		const failed: Failed = (_i, error) => ({ output: 1, json: { status: 'not_delivered', reason: 'error', error } });
 		return await runItems(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, { store, actor }, emit) => {
 			const details = itemCollection(this, 'details', i);
-			const result = await store.claim({
+			const input = {
 				orderId: itemParam(this, 'orderId', i) as string,
 				sku: itemParam(this, 'sku', i) as string,
 				quantity: itemParam(this, 'quantity', i) as number,
@@ -58,7 +58,14 @@ export class ClaimKey implements INodeType {
 				// Workflows saved before Shop was a parameter of its own kept it in the details.
 				shop: (itemParam(this, 'shop', i, '') as string) || (details.shop as string | undefined),
 				actor,
-			});
+			};
+			// Record Waiting Lines (default on): out of stock waits for Complete Waiting Orders; a delivery ends a waiting line.
+			if (this.getNodeParameter('waitingLines', i, true) as boolean) {
+				const r = await store.claimOrHold({ ...input, paidAt: (details.paidAt as string | number | undefined) || null });
+				emit(r.result.delivered ? 0 : 1, claimOrHoldOutput(r) as unknown as IDataObject);
+				return;
+			}
+			const result = await store.claim(input);
 			emit(result.delivered ? 0 : 1, claimOutput(result) as unknown as IDataObject);
 		});
 	}

@@ -14,8 +14,8 @@ export class NotifyBuyer implements INodeType {
 		icon: { light: 'file:notifyBuyer.svg', dark: 'file:notifyBuyer.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] === "resend" ? "Resend" : "Send"}} by {{$parameter["channel"] === "webhook" ? "webhook" : "email"}}',
-		description: 'Send the delivered keys (卡密) to the buyer by email or webhook and record the send; resend on request',
+		subtitle: '={{$parameter["operation"] === "resend" ? "Resend" : $parameter["operation"] === "sendDelayNotice" ? "Delay notice" : "Send"}} by {{$parameter["channel"] === "webhook" ? "webhook" : "email"}}',
+		description: 'Send the delivered keys (卡密) to the buyer by email or webhook and record the send; resend on request; tell the buyer about a delay (once per order)',
 		defaults: { name: 'Notify Buyer' },
 		// As an AI agent's tool (support: "my key never arrived"): Resend; keys are always masked in its answer (shared/tool.ts).
 		usableAsTool: {

@@ -5,7 +5,7 @@
  */
 import { NodeApiError, NodeOperationError, WorkflowConfigurationError, type INode, type JsonObject } from 'n8n-workflow';
 
-import { NotifyError, ShipError } from '../core/delivery';
+import { DelayNoticeError, NotifyError, ShipError } from '../core/delivery';
 import { StoreError, ValidationError } from '../core/errors';
 import { WebhookConfigError } from '../core/intake';
 
@@ -50,6 +50,15 @@ function shipError(node: INode, err: ShipError, itemIndex: number): NodeError {
 export function toNodeError(node: INode, err: unknown, itemIndex: number): NodeError {
 	if (err instanceof NodeOperationError || err instanceof NodeApiError) return err;
 	if (err instanceof NotifyError) return notifyError(node, err, itemIndex);
+	if (err instanceof DelayNoticeError) {
+		const e = new NodeApiError(node, { message: err.message, code: err.code } as JsonObject, {
+			message: err.message,
+			description: `Recorded as failed: a later Send Delay Notice for this order may try again (it is sent at most once). ${err.detail.transient ? 'The server reported a temporary problem.' : ''}`.trim(),
+			itemIndex,
+			httpCode: err.detail.httpStatus ? String(err.detail.httpStatus) : undefined,
+		});
+		return keepMessage(e, err.message);
+	}
 	if (err instanceof ShipError && err.code === 'ship_failed') return shipError(node, err, itemIndex);
 	if (err instanceof ValidationError) {
 		return keepMessage(new NodeOperationError(node, err.message, { itemIndex, description: `Field: ${err.field}. Nothing was changed.` }), err.message);

@@ -140,15 +140,16 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			const rules = { amount: { threshold: 100, action: 'review' as const }, maxQuantity: { max: 5, action: 'reject' as const } };
 			const held = await evaluateRisk(store, { orderId: 'RV', line: sku, quantity: 1, amount: 500, email: 'rv@example.com' }, rules);
 			expect(held.decision).toBe('review');
-			expect(await settleWaiting(store, held, { quantity: 1, amount: 500, buyer: { email: 'rv@example.com' }, paidAt: T0 })).toEqual({ action: 'held', status: 'waiting' });
-			expect(await settleWaiting(store, held, { quantity: 1 })).toEqual({ action: 'held', status: 'waiting' }); // replayed: the same line
+			const first = await settleWaiting(store, held, { quantity: 1, amount: 500, buyer: { email: 'rv@example.com' }, paidAt: T0 });
+			expect(first).toMatchObject({ action: 'held', line: { status: 'waiting', reason: 'review' } });
+			expect(await settleWaiting(store, held, { quantity: 1 })).toMatchObject({ action: 'held', line: { id: first.line?.id } }); // replayed: the same line
 			expect(await store.listWaiting({ orderId: 'RV' })).toMatchObject([{ reason: 'review', buyer: { email: 'rv@example.com' }, amount: 500 }]);
 			const passed = await evaluateRisk(store, { orderId: 'PS', line: sku, quantity: 1, amount: 5 }, rules);
-			expect(await settleWaiting(store, passed, {})).toEqual({ action: 'none', status: null });
+			expect(await settleWaiting(store, passed, {})).toEqual({ action: 'none', line: null });
 			await store.holdLine({ orderId: 'RJ', sku, reason: 'out_of_stock' });
 			const rejected = await evaluateRisk(store, { orderId: 'RJ', line: sku, quantity: 9 }, rules);
 			expect(rejected.decision).toBe('reject');
-			expect(await settleWaiting(store, rejected, {})).toEqual({ action: 'cancelled', status: 'cancelled' });
+			expect(await settleWaiting(store, rejected, {})).toMatchObject({ action: 'cancelled', line: { orderId: 'RJ', status: 'cancelled' } });
 			expect(await store.listWaiting({ orderId: 'RJ' })).toEqual([]);
 		});
 

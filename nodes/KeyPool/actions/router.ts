@@ -1,6 +1,7 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 
 import { openStore, ownMessage, runOperation, type Operation, type StoreSetup } from '../../shared/runner';
+import * as completeWaiting from './delivery/completeWaiting.operation';
 import * as getDelivery from './delivery/getDelivery.operation';
 import * as exportKeys from './key/exportKeys.operation';
 import * as getStock from './key/getStock.operation';
@@ -13,7 +14,7 @@ import * as upsertProduct from './product/upsertProduct.operation';
  * The operations by value. The values are unique across the resources and the same in version 1,
  * which has no resource, so the operation alone picks the module in both versions.
  */
-const operations: Record<string, Operation<StoreSetup>> = { import: importKeys, getStock, listKeys, voidKeys, exportKeys, upsertProduct, getDelivery };
+const operations: Record<string, Operation<StoreSetup>> = { import: importKeys, getStock, listKeys, voidKeys, exportKeys, upsertProduct, getDelivery, completeWaiting };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await runOperation(

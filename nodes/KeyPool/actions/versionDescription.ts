@@ -8,6 +8,7 @@ import type { IDisplayOptions, INodeProperties, INodePropertyOptions } from 'n8n
 
 import { operationProperty } from '../../shared/descriptions';
 import { sku, skuFilter, status } from './common.descriptions';
+import * as completeWaiting from './delivery/completeWaiting.operation';
 import * as getDelivery from './delivery/getDelivery.operation';
 import * as exportKeys from './key/exportKeys.operation';
 import * as getStock from './key/getStock.operation';
@@ -18,6 +19,11 @@ import * as upsertProduct from './product/upsertProduct.operation';
 
 /** The entry of each operation in the menus; the name differs between the versions. */
 const menu = {
+	completeWaiting: {
+		value: 'completeWaiting',
+		description: 'Deliver the order lines waiting for this SKU, in order of payment, with the stock now available',
+		action: 'Complete waiting orders',
+	},
 	exportKeys: { value: 'exportKeys', description: 'Back up keys as a CSV file (decrypted)', action: 'Export keys' },
 	getDelivery: { value: 'getDelivery', description: 'Look up what an order received: status, sent and shipped times, masked keys', action: 'Get the delivery of an order' },
 	getStock: { value: 'getStock', description: 'Count keys per SKU and status', action: 'Get stock' },
@@ -38,7 +44,7 @@ export const properties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'Delivery', value: 'delivery', description: 'What an order received' },
+			{ name: 'Delivery', value: 'delivery', description: 'What an order received; order lines waiting for stock' },
 			{ name: 'Key', value: 'key', description: 'Card keys / license keys in stock' },
 			{ name: 'Product', value: 'product', description: 'A SKU: name, low-stock threshold, fixed content' },
 		],
@@ -57,10 +63,11 @@ export const properties: INodeProperties[] = [
 		{ '@version': [2], resource: ['key'] },
 	),
 	operation([{ name: 'Upsert', ...menu.upsertProduct }], 'upsertProduct', { '@version': [2], resource: ['product'] }),
-	operation([{ name: 'Get', ...menu.getDelivery }], 'getDelivery', { '@version': [2], resource: ['delivery'] }),
+	operation([{ name: 'Complete Waiting Orders', ...menu.completeWaiting }, { name: 'Get', ...menu.getDelivery }], 'getDelivery', { '@version': [2], resource: ['delivery'] }),
 	// version 1's single list (saved workflows open unchanged)
 	operation(
 		[
+			{ name: 'Complete Waiting Orders', ...menu.completeWaiting },
 			{ name: 'Export Keys', ...menu.exportKeys },
 			{ name: 'Get Delivery', ...menu.getDelivery },
 			{ name: 'Get Stock', ...menu.getStock },
@@ -82,4 +89,5 @@ export const properties: INodeProperties[] = [
 	...exportKeys.description,
 	...upsertProduct.description,
 	...getDelivery.description,
+	...completeWaiting.description,
 ];

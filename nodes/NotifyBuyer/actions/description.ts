@@ -10,7 +10,13 @@ import { findDeliveryProperties, includeKeysProperty, optionsCollection, timeZon
 import { emailOptions, emailProperties } from './email.description';
 import * as resend from './resend.operation';
 import * as send from './send.operation';
+import * as sendDelayNotice from './sendDelayNotice.operation';
 import { webhookOptions, webhookProperties } from './webhook.description';
+
+/** Parameters of Send and Resend (a delivery and its keys) that Send Delay Notice does not show: it is about a waiting line. */
+function onlyForDeliveries(list: INodeProperties[]): INodeProperties[] {
+	return list.map((p) => ({ ...p, displayOptions: { ...p.displayOptions, hide: { ...p.displayOptions?.hide, operation: [sendDelayNotice.option.value as string] } } }));
+}
 
 export const properties: INodeProperties[] = [
 	{
@@ -18,12 +24,13 @@ export const properties: INodeProperties[] = [
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
-		options: [send.option, resend.option],
+		options: [send.option, resend.option, sendDelayNotice.option],
 		default: 'send',
 	},
 	...send.description,
 	...resend.description,
-	...findDeliveryProperties({
+	...sendDelayNotice.description,
+	...onlyForDeliveries(findDeliveryProperties({
 		selector: 'findBy',
 		options: [
 			{ name: 'Delivery ID', value: 'deliveryId', description: 'The delivery ID from Claim Key' },
@@ -31,7 +38,7 @@ export const properties: INodeProperties[] = [
 		],
 		deliveryId: { description: 'ID of the delivery (the deliveryId output of Claim Key)' },
 		sku: { default: '', description: 'Empty: every line of the order (one output item per line)' },
-	}),
+	})),
 	{
 		displayName: 'Channel',
 		name: 'channel',
@@ -43,11 +50,13 @@ export const properties: INodeProperties[] = [
 		],
 		default: 'email',
 	},
-	...emailProperties,
-	...webhookProperties,
-	includeKeysProperty(
-		'Whether to output the keys in plain text. Off (recommended): keys are masked like ABCD…WXYZ. On: plain keys are stored in n8n execution data.',
-	),
+	...emailProperties.map((p) => (['subject', 'text', 'html'].includes(p.name) ? onlyForDeliveries([p])[0] : p)),
+	...webhookProperties.map((p) => (p.name === 'jsonBody' ? onlyForDeliveries([p])[0] : p)),
+	...onlyForDeliveries([
+		includeKeysProperty(
+			'Whether to output the keys in plain text. Off (recommended): keys are masked like ABCD…WXYZ. On: plain keys are stored in n8n execution data.',
+		),
+	]),
 	optionsCollection([
 		emailOptions.bcc,
 		webhookOptions.ignoreSsl,

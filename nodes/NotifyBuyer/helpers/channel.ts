@@ -13,17 +13,20 @@ export async function channelFor(
 	kind: 'email' | 'webhook',
 	options: IDataObject,
 	setup: NotifySetup,
+	/** Read Send's Subject / bodies / JSON Body (false: the operation sets its own). */
+	templates = true,
 ): Promise<NotifyChannel> {
 	if (kind === 'email') {
 		setup.smtp ??= smtpConfigFromCredentials(await ctx.getCredentials(SMTP_CREDENTIAL));
 		const format = ctx.getNodeParameter('emailFormat', i) as string;
+		const template = (name: string, skip: string) => (!templates ? undefined : format === skip ? null : (ctx.getNodeParameter(name, i) as string));
 		return {
 			kind: 'email',
 			smtp: setup.smtp,
 			to: String(itemParam(ctx, 'toEmail', i, '') ?? ''),
-			subject: ctx.getNodeParameter('subject', i) as string,
-			text: format === 'html' ? null : (ctx.getNodeParameter('text', i) as string),
-			html: format === 'text' ? null : (ctx.getNodeParameter('html', i) as string),
+			subject: templates ? (ctx.getNodeParameter('subject', i) as string) : undefined,
+			text: template('text', 'html'),
+			html: template('html', 'text'),
 			bcc: (options.bcc as string) || null,
 			replyTo: (options.replyTo as string) || null,
 		};
@@ -38,7 +41,7 @@ export async function channelFor(
 		url: ctx.getNodeParameter('webhookUrl', i) as string,
 		method: ctx.getNodeParameter('webhookMethod', i) as string,
 		headers,
-		body: ctx.getNodeParameter('jsonBody', i) as string,
+		body: templates ? (ctx.getNodeParameter('jsonBody', i) as string) : undefined,
 		messageIdField: (options.messageIdField as string) || null,
 		timeoutMs: options.timeoutMs as number | undefined,
 		retries: options.retries as number | undefined,
