@@ -10,6 +10,7 @@ import { KeyStore, type WaitingLine } from '../../nodes/core/store';
 import { internals } from '../../nodes/core/store/internals';
 import { type DbKind, describeDb, storeConfig, useStore } from '../helpers/db';
 import { startSmtpServer, type SmtpPeer } from '../helpers/smtpServer';
+import { raceDelays, type DelayWork } from './workers/delayWorker';
 
 const key = (sku: string, i: number) => `${sku}-KEY-${String(i).padStart(4, '0')}-${(i * 7919 + sku.length).toString(36).toUpperCase()}X`;
 const keys = (sku: string, from: number, n: number) => Array.from({ length: n }, (_, i) => key(sku, from + i));
@@ -256,6 +257,38 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(lease.kind).toBe('go');
 			expect(await sendDelayNotice(store, { orderId: 'F2', sku, channel: email() })).toMatchObject({ skipped: 'sending' });
 			expect(smtp.messages).toHaveLength(1);
+		});
+
+		it('four OS processes at once: one delay mail per order; every waiting line delivered and reported once', async () => {
+			const smtpCfg = { host: smtp.host, port: smtp.port, security: 'none' as const, from: 'shop@example.com' };
+			// SKU `empty`: three orders wait, no stock (their delay notices race); SKU `full`: twelve wait, stock arrived (completions race)
+			const empty = `M-${tag()}`;
+			const full = `N-${tag()}`;
+			await product(empty);
+			await product(full);
+			const waitingOrders = ['MA', 'MB', 'MC'];
+			for (const [i, o] of waitingOrders.entries()) await store.holdLine({ orderId: o, sku: empty, reason: 'out_of_stock', buyer: { email: `${o.toLowerCase()}@example.com` }, paidAt: T0 + i });
+			const orders = Array.from({ length: 12 }, (_, i) => `MP${String(i).padStart(2, '0')}`);
+			for (const [i, o] of orders.entries()) await store.holdLine({ orderId: o, sku: full, reason: 'out_of_stock', paidAt: T0 + i });
+			await store.importKeys({ sku: full, keys: keys(full, 0, 12) });
+			const work = (): DelayWork[] => [
+				{ op: 'complete', sku: full },
+				...waitingOrders.flatMap((orderId) => Array.from({ length: 5 }, (): DelayWork => ({ op: 'notice', orderId, sku: empty }))),
+				{ op: 'complete', sku: full },
+			];
+			const results = (await raceDelays(cfg, smtpCfg, [work(), work(), work(), work()], 4)).flat();
+			expect(results.filter((r) => r.error)).toEqual([]);
+			expect(new Set(results.map((r) => r.pid)).size).toBe(4);
+			const notices = results.filter((r) => r.op === 'notice');
+			expect(notices).toHaveLength(60);
+			expect(notices.filter((r) => r.outcome === 'sent')).toHaveLength(3);
+			expect(notices.filter((r) => r.outcome !== 'sent').every((r) => r.outcome === 'already_sent' || r.outcome === 'sending')).toBe(true);
+			expect(smtp.messages.map((m) => m.to[0]).sort()).toEqual(['ma@example.com', 'mb@example.com', 'mc@example.com']);
+			expect(results.flatMap((r) => r.delivered ?? []).sort()).toEqual(orders);
+			const assigned = await internals(store).db(internals(store).t.keys).where({ sku: full, status: 'assigned' });
+			expect(assigned).toHaveLength(12);
+			expect(new Set(assigned.map((k: { delivery_id: number }) => k.delivery_id)).size).toBe(12);
+			expect(await store.listWaiting({ sku: full })).toEqual([]);
 		});
 
 		it('waiting lines of another shop with the same order ID are another order', async () => {
