@@ -14,6 +14,7 @@ import type { StoreContext } from './context';
 import type { Strategy } from './dialects';
 import { isUniqueViolation } from './notices';
 import { isoReq } from './rows';
+import { countAvailable } from './stock';
 import { type Actor, type Buyer, type ClaimInput, type ClaimResult, type DeliveryWithKeys, MAX_QUANTITY, ORDER_WIDE_SKU } from './types';
 
 export type WaitingReason = 'out_of_stock' | 'review' | 'api_failed' | 'send_failed';
@@ -179,9 +180,9 @@ export interface ClaimOrHoldResult {
 
 /**
  * Claim Key with waiting lines on: claims the order line; when it is out of stock, records it as
- * waiting (reason out_of_stock, idempotent) and claims once more — keys imported between the two
- * (and a completion that listed the waiting lines before this one was recorded) must not leave it
- * waiting with stock on the shelf. A line that is delivered ends its waiting line (a shop's retry
+ * waiting (reason out_of_stock, idempotent) and, when keys arrived meanwhile, claims once more —
+ * keys imported between the two (and a completion that listed the waiting lines before this one
+ * was recorded) must not leave it waiting with stock on the shelf. A line that is delivered ends its waiting line (a shop's retry
  * after an import, an approved review), read first so that most claims write nothing more.
  */
 export async function claimOrHold(ctx: StoreContext, input: ClaimOrHoldInput): Promise<ClaimOrHoldResult> {
@@ -200,6 +201,8 @@ export async function claimOrHold(ctx: StoreContext, input: ClaimOrHoldInput): P
 			actor: input.actor,
 		});
 		if (held.line.status !== 'waiting') return { result, waiting: held.line };
+		// Claim again only when keys arrived meanwhile (usually none did: no second out_of_stock event).
+		if ((await countAvailable(ctx, result.sku)) < result.quantity) return { result, waiting: held.line };
 		result = await claim(ctx, input);
 		if (!result.delivered) return { result, waiting: held.line };
 	}
