@@ -182,8 +182,9 @@ export interface ClaimOrHoldResult {
  * Claim Key with waiting lines on: claims the order line; when it is out of stock, records it as
  * waiting (reason out_of_stock, idempotent) and, when keys arrived meanwhile, claims once more —
  * keys imported between the two (and a completion that listed the waiting lines before this one
- * was recorded) must not leave it waiting with stock on the shelf. A line that is delivered ends its waiting line (a shop's retry
- * after an import, an approved review), read first so that most claims write nothing more.
+ * was recorded) must not leave it waiting with stock on the shelf. A line that is delivered ends
+ * its waiting line (a shop's retry after an import, an approved review), read first so that most
+ * claims write nothing more.
  */
 export async function claimOrHold(ctx: StoreContext, input: ClaimOrHoldInput): Promise<ClaimOrHoldResult> {
 	const paidAt = paidAtMs(input.paidAt, Date.now()); // checked before anything is written
