@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { claimLine, claimOutput } from '../core/delivery';
+import { claimLine, claimOrHoldOutput, claimOutput } from '../core/delivery';
 import { itemCollection, itemParam } from '../shared/params';
 import { includeKeys } from '../shared/tool';
 import type { Strategy } from '../core/store';
@@ -43,8 +43,7 @@ export class ClaimKey implements INodeType {
 		return await runItems(this, { outputs: 2, setup: () => openStore(this), failed, setupFailed: ownMessage(failed) }, async (i, setup, emit) => {
 			const { store, actor } = setup;
 			const details = itemCollection(this, 'details', i);
-			// Pool keys and fixed content from the store; External API products through the seller's endpoint.
-			const result = await claimLine(store, {
+			const input = {
 				orderId: itemParam(this, 'orderId', i) as string,
 				sku: itemParam(this, 'sku', i) as string,
 				quantity: itemParam(this, 'quantity', i) as number,
@@ -60,7 +59,18 @@ export class ClaimKey implements INodeType {
 				// Workflows saved before Shop was a parameter of its own kept it in the details.
 				shop: (itemParam(this, 'shop', i, '') as string) || (details.shop as string | undefined),
 				actor,
-			});
+			};
+			const paidAt = (details.paidAt as string | number | undefined) || null;
+			// Record Waiting Lines (default on): out of stock waits for Complete Waiting Orders; a delivery ends a waiting line.
+			if (this.getNodeParameter('waitingLines', i, true) as boolean) {
+				const r = await store.claimOrHold({ ...input, paidAt });
+				if (r.result.delivered || r.result.reason !== 'external_api') {
+					emit(r.result.delivered ? 0 : 1, withDeliveryLink(setup, claimOrHoldOutput(r)) as unknown as IDataObject);
+					return;
+				}
+			}
+			// External API products through the seller's endpoint (a failing API holds the line); the rest from the store.
+			const result = await claimLine(store, { ...input, paidAt });
 			emit(result.delivered ? 0 : 1, withDeliveryLink(setup, claimOutput(result)) as unknown as IDataObject);
 		});
 	}

@@ -1,7 +1,7 @@
 /** Claim Key's parameters. */
 import type { INodeProperties } from 'n8n-workflow';
 
-import { includeKeysProperty, orderIdProperty, shopProperty, skuProperty } from '../shared/descriptions';
+import { includeKeysProperty, orderIdProperty, shopProperty, skuProperty, strategyProperty } from '../shared/descriptions';
 
 export const properties: INodeProperties[] = [
 	orderIdProperty({ description: 'The shop order number. Claiming the same shop, order ID and SKU again returns the same keys.' }),
@@ -15,15 +15,14 @@ export const properties: INodeProperties[] = [
 		default: 1,
 		description: 'Number of keys for this order line; all or nothing',
 	},
+	strategyProperty(),
 	{
-		displayName: 'Strategy',
-		name: 'strategy',
-		type: 'options',
-		options: [
-			{ name: 'Sequential (Import Order)', value: 'sequential', description: 'Oldest imported keys first' },
-			{ name: 'Random', value: 'random', description: 'A random available key' },
-		],
-		default: 'sequential',
+		displayName: 'Record Waiting Lines',
+		name: 'waitingLines',
+		type: 'boolean',
+		default: true,
+		description:
+			'Whether an out-of-stock line is recorded as waiting (once per order line, with the buyer and the payment time), so the buyer can be sent a delay notice (Notify Buyer → Send Delay Notice) and Key Pool → Complete Waiting Orders delivers it in order of payment when keys are imported; a delivered line ends its waiting record',
 	},
 	includeKeysProperty(
 		'Whether to output the keys in plain text. Off (recommended): keys are masked like ABCD…WXYZ and Notify Buyer decrypts them only when sending. On: plain keys are stored in n8n execution data.',
@@ -41,6 +40,14 @@ export const properties: INodeProperties[] = [
 			{ displayName: 'Buyer ID', name: 'buyerId', type: 'string', default: '' },
 			{ displayName: 'Buyer IP', name: 'buyerIp', type: 'string', default: '' },
 			{ displayName: 'Buyer Name', name: 'buyerName', type: 'string', default: '' },
+			{
+				displayName: 'Paid At',
+				name: 'paidAt',
+				type: 'string',
+				placeholder: '2026-11-23T10:00:00Z',
+				default: '',
+				description: 'When the buyer paid (ISO 8601 or epoch milliseconds); waiting lines are completed in this order. Empty: now.',
+			},
 		],
 	},
 ];

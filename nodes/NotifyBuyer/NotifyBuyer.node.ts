@@ -14,8 +14,8 @@ export class NotifyBuyer implements INodeType {
 		icon: { light: 'file:notifyBuyer.svg', dark: 'file:notifyBuyer.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] === "resend" ? "Resend" : $parameter["operation"] === "sendFollowUp" ? "Follow-up" : "Send"}} by {{$parameter["channel"] === "webhook" ? "webhook" : "email"}}',
-		description: 'Send the delivered keys (卡密) to the buyer by email or webhook and record the send; resend on request; follow up after the delivery',
+		subtitle: '={{$parameter["operation"] === "resend" ? "Resend" : $parameter["operation"] === "sendFollowUp" ? "Follow-up" : $parameter["operation"] === "sendDelayNotice" ? "Delay notice" : "Send"}} by {{$parameter["channel"] === "webhook" ? "webhook" : "email"}}',
+		description: 'Send the delivered keys (卡密) to the buyer by email or webhook and record the send; resend on request; tell the buyer about a delay (once per order); follow up after the delivery',
 		defaults: { name: 'Notify Buyer' },
 		// As an AI agent's tool (support: "my key never arrived"): Resend; keys are always masked in its answer (shared/tool.ts).
 		usableAsTool: {

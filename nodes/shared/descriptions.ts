@@ -61,6 +61,21 @@ export function findDeliveryProperties(spec: FindDeliverySpec): INodeProperties[
 	];
 }
 
+/** Which available keys a claim takes: the oldest imported first, or a random one. */
+export function strategyProperty(extra: Extra = {}): INodeProperties {
+	return {
+		displayName: 'Strategy',
+		name: 'strategy',
+		type: 'options',
+		options: [
+			{ name: 'Sequential (Import Order)', value: 'sequential', description: 'Oldest imported keys first' },
+			{ name: 'Random', value: 'random', description: 'A random available key' },
+		],
+		default: 'sequential',
+		...extra,
+	};
+}
+
 /** Whether to output keys in plain text; `description` says what is masked and where plain keys end up. */
 export function includeKeysProperty(description: string, extra: Extra = {}): INodeProperties {
 	return { displayName: 'Include Keys in Output', name: 'includeKeys', type: 'boolean', default: false, description, ...extra };

@@ -5,7 +5,7 @@
  */
 import { NodeApiError, NodeOperationError, WorkflowConfigurationError, type INode, type JsonObject } from 'n8n-workflow';
 
-import { FollowUpError, NotifyError, ShipError } from '../core/delivery';
+import { DelayNoticeError, FollowUpError, NotifyError, ShipError } from '../core/delivery';
 import { StoreError, ValidationError } from '../core/errors';
 import { WebhookConfigError } from '../core/intake';
 
@@ -53,6 +53,15 @@ export function toNodeError(node: INode, err: unknown, itemIndex: number): NodeE
 	if (err instanceof FollowUpError) {
 		const description = `Recorded as follow_up_failed on delivery ${err.delivery.id}. A follow-up is never sent twice, so this one is not retried; the run stopped here and the other due follow-ups go out with the next run.`;
 		return keepMessage(new NodeApiError(node, { message: err.message, code: err.code } as JsonObject, { message: err.message, description, itemIndex, httpCode: err.detail.httpStatus ? String(err.detail.httpStatus) : undefined }), err.message);
+	}
+	if (err instanceof DelayNoticeError) {
+		const e = new NodeApiError(node, { message: err.message, code: err.code } as JsonObject, {
+			message: err.message,
+			description: `Recorded as failed: a later Send Delay Notice for this order may try again (it is sent at most once). ${err.detail.transient ? 'The server reported a temporary problem.' : ''}`.trim(),
+			itemIndex,
+			httpCode: err.detail.httpStatus ? String(err.detail.httpStatus) : undefined,
+		});
+		return keepMessage(e, err.message);
 	}
 	if (err instanceof ShipError && err.code === 'ship_failed') return shipError(node, err, itemIndex);
 	if (err instanceof ValidationError) {

@@ -2,6 +2,7 @@ import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } f
 
 import { openStore, ownMessage, runOperation, type Operation, type StoreSetup } from '../../shared/runner';
 import * as deliveryPage from './delivery/deliveryPage.operation';
+import * as completeWaiting from './delivery/completeWaiting.operation';
 import * as getDelivery from './delivery/getDelivery.operation';
 import * as exportKeys from './key/exportKeys.operation';
 import * as getStock from './key/getStock.operation';
@@ -14,7 +15,7 @@ import * as upsertProduct from './product/upsertProduct.operation';
  * The operations by value. The values are unique across the resources and the same in version 1,
  * which has no resource, so the operation alone picks the module in both versions.
  */
-const operations: Record<string, Operation<StoreSetup>> = { import: importKeys, getStock, listKeys, voidKeys, exportKeys, upsertProduct, getDelivery, deliveryPage };
+const operations: Record<string, Operation<StoreSetup>> = { import: importKeys, getStock, listKeys, voidKeys, exportKeys, upsertProduct, getDelivery, deliveryPage, completeWaiting };
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await runOperation(

@@ -8,6 +8,7 @@ import type { IDisplayOptions, INodeProperties, INodePropertyOptions } from 'n8n
 
 import { operationProperty } from '../../shared/descriptions';
 import { sku, skuFilter, status } from './common.descriptions';
+import * as completeWaiting from './delivery/completeWaiting.operation';
 import * as deliveryPage from './delivery/deliveryPage.operation';
 import * as getDelivery from './delivery/getDelivery.operation';
 import * as exportKeys from './key/exportKeys.operation';
@@ -19,6 +20,11 @@ import * as upsertProduct from './product/upsertProduct.operation';
 
 /** The entry of each operation in the menus; the name differs between the versions. */
 const menu = {
+	completeWaiting: {
+		value: 'completeWaiting',
+		description: 'Deliver the order lines waiting for this SKU, in order of payment, with the stock now available',
+		action: 'Complete waiting orders',
+	},
 	deliveryPage: { value: 'deliveryPage', description: "Serve the buyer's delivery page of a signed link (the delivery-page workflow)", action: 'Open the delivery page of a link' },
 	exportKeys: { value: 'exportKeys', description: 'Back up keys as a CSV file (decrypted)', action: 'Export keys' },
 	getDelivery: { value: 'getDelivery', description: 'Look up what an order received: status, sent and shipped times, masked keys', action: 'Get the delivery of an order' },
@@ -40,7 +46,7 @@ export const properties: INodeProperties[] = [
 		type: 'options',
 		noDataExpression: true,
 		options: [
-			{ name: 'Delivery', value: 'delivery', description: 'What an order received' },
+			{ name: 'Delivery', value: 'delivery', description: 'What an order received; order lines waiting for stock' },
 			{ name: 'Key', value: 'key', description: 'Card keys / license keys in stock' },
 			{ name: 'Product', value: 'product', description: 'A SKU: name, low-stock threshold, fixed content' },
 		],
@@ -59,10 +65,11 @@ export const properties: INodeProperties[] = [
 		{ '@version': [2], resource: ['key'] },
 	),
 	operation([{ name: 'Upsert', ...menu.upsertProduct }], 'upsertProduct', { '@version': [2], resource: ['product'] }),
-	operation([{ name: 'Get', ...menu.getDelivery }, { name: 'Open Delivery Page', ...menu.deliveryPage }], 'getDelivery', { '@version': [2], resource: ['delivery'] }),
+	operation([{ name: 'Complete Waiting Orders', ...menu.completeWaiting }, { name: 'Get', ...menu.getDelivery }, { name: 'Open Delivery Page', ...menu.deliveryPage }], 'getDelivery', { '@version': [2], resource: ['delivery'] }),
 	// version 1's single list (saved workflows open unchanged)
 	operation(
 		[
+			{ name: 'Complete Waiting Orders', ...menu.completeWaiting },
 			{ name: 'Export Keys', ...menu.exportKeys },
 			{ name: 'Get Delivery', ...menu.getDelivery },
 			{ name: 'Get Stock', ...menu.getStock },
@@ -86,4 +93,5 @@ export const properties: INodeProperties[] = [
 	...upsertProduct.description,
 	...getDelivery.description,
 	...deliveryPage.description,
+	...completeWaiting.description,
 ];

@@ -18,24 +18,30 @@ export interface TemplateParams {
 
 const DELIVERY_PARAMS: TemplateParams = { to: 'toEmail', subject: 'subject', text: 'text', html: 'html', body: 'jsonBody' };
 
+/**
+ * `params`: the template parameters to read (Send and Resend: Subject, Text, HTML, JSON Body), or
+ * `false` for an operation that renders its own templates (Send Delay Notice: only To is read).
+ */
 export async function channelFor(
 	ctx: IExecuteFunctions,
 	i: number,
 	kind: 'email' | 'webhook',
 	options: IDataObject,
 	setup: NotifySetup,
-	params: TemplateParams = DELIVERY_PARAMS,
+	params: TemplateParams | false = DELIVERY_PARAMS,
 ): Promise<NotifyChannel> {
 	if (kind === 'email') {
 		setup.smtp ??= smtpConfigFromCredentials(await ctx.getCredentials(SMTP_CREDENTIAL));
 		const format = ctx.getNodeParameter('emailFormat', i) as string;
+		const template = (name: keyof TemplateParams, skip: string) => (params === false ? undefined : format === skip ? null : (ctx.getNodeParameter(params[name] as string, i) as string));
+		const toParam = params === false ? 'toEmail' : params.to;
 		return {
 			kind: 'email',
 			smtp: setup.smtp,
-			to: params.to === null ? null : String(itemParam(ctx, params.to, i, '') ?? ''),
-			subject: ctx.getNodeParameter(params.subject, i) as string,
-			text: format === 'html' ? null : (ctx.getNodeParameter(params.text, i) as string),
-			html: format === 'text' ? null : (ctx.getNodeParameter(params.html, i) as string),
+			to: toParam === null ? null : String(itemParam(ctx, toParam, i, '') ?? ''),
+			subject: params === false ? undefined : (ctx.getNodeParameter(params.subject, i) as string),
+			text: template('text', 'html'),
+			html: template('html', 'text'),
 			bcc: (options.bcc as string) || null,
 			replyTo: (options.replyTo as string) || null,
 		};
@@ -50,7 +56,7 @@ export async function channelFor(
 		url: ctx.getNodeParameter('webhookUrl', i) as string,
 		method: ctx.getNodeParameter('webhookMethod', i) as string,
 		headers,
-		body: ctx.getNodeParameter(params.body, i) as string,
+		body: params === false ? undefined : (ctx.getNodeParameter(params.body, i) as string),
 		messageIdField: (options.messageIdField as string) || null,
 		timeoutMs: options.timeoutMs as number | undefined,
 		retries: options.retries as number | undefined,

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { evaluateRisk } from '../../core/risk';
+import { waitingInfo } from '../../core/delivery';
+import { evaluateRisk, settleWaiting } from '../../core/risk';
 import { itemParam } from '../../shared/params';
 import type { Emit, StoreSetup } from '../../shared/runner';
 import { readRules } from '../helpers/rules';
@@ -96,6 +97,23 @@ export const description: INodeProperties[] = [
 		description: 'Order amount (for the review threshold)',
 		displayOptions: evaluate,
 	},
+	{
+		displayName: 'Paid At',
+		name: 'paidAt',
+		type: 'string',
+		default: '={{ $json.paidAt }}',
+		description: 'When the buyer paid (ISO 8601 or epoch milliseconds): kept with a line held for review (Track Waiting Lines). Empty: now.',
+		displayOptions: { show: { operation: ['evaluate'], waitingLines: [true] } },
+	},
+	{
+		displayName: 'Track Waiting Lines',
+		name: 'waitingLines',
+		type: 'boolean',
+		default: true,
+		description:
+			'Whether a line sent to Review is recorded as waiting (reason review), so the buyer can be sent a delay notice (Notify Buyer → Send Delay Notice), and a Rejected line that was waiting is cancelled. A line held for review is delivered by Approve Held Order, never by new stock.',
+		displayOptions: evaluate,
+	},
 	// ---------------------------------------------------------------- the rules
 	{
 		displayName: 'Check Blocklist',
@@ -176,8 +194,25 @@ export async function execute(this: IExecuteFunctions, i: number, { store, actor
 		rules,
 	);
 	const risk = { decision: r.decision, reasons: r.reasons, replayed: r.replayed, ...(r.approved ? { approved: true, heldAs: r.heldAs } : {}) } as unknown as IDataObject;
+	let waiting: IDataObject | undefined;
+	if (r.decision !== 'pass' && (this.getNodeParameter('waitingLines', i, true) as boolean)) {
+		const paidAt = itemParam(this, 'paidAt', i, '');
+		const effect = await settleWaiting(store, r, {
+			quantity: text(itemParam(this, 'quantity', i, '')),
+			amount: text(itemParam(this, 'amount', i, '')),
+			buyer: {
+				id: text(itemParam(this, 'buyerId', i, '')),
+				name: text(itemParam(this, 'buyerName', i, '')),
+				email: text(itemParam(this, 'buyerEmail', i, '')),
+				ip: text(itemParam(this, 'buyerIp', i, '')),
+			},
+			paidAt: typeof paidAt === 'number' ? paidAt : text(paidAt),
+			actor,
+		});
+		if (effect.line) waiting = waitingInfo(effect.line) as unknown as IDataObject;
+	}
 	// outputs Pass, Review, Reject
-	emit(r.decision === 'pass' ? 0 : r.decision === 'review' ? 1 : 2, { ...this.getInputData()[i].json, risk });
+	emit(r.decision === 'pass' ? 0 : r.decision === 'review' ? 1 : 2, { ...this.getInputData()[i].json, risk, ...(waiting ? { waiting } : {}) });
 }
 
 /** Expression results can be numbers, null or undefined: pass text (or null) on to the core. */

@@ -11,3 +11,4 @@ export * from './page';
 export * from './followUp';
 export * from './externalApi';
 export * from './apiDelivery';
+export * from './delay';

@@ -1,5 +1,5 @@
 /** The item shapes the nodes output for claims and deliveries (plain data, no n8n types). */
-import { type ClaimResult, type DeliveredKey, type Delivery, type DeliveryWithKeys, type NotDeliveredReason, orderLabel } from '../store';
+import { type ClaimOrHoldResult, type ClaimResult, type CompletedLine, type DeliveredKey, type Delivery, type DeliveryWithKeys, type NotDeliveredReason, type WaitingLine, orderLabel } from '../store';
 
 /** The delivery line an item is about: its identity (shop + orderId + sku) and where it stands. */
 export interface DeliveryLine {
@@ -36,6 +36,21 @@ export interface NotDeliveredItem {
 	message: string;
 	available?: number;
 	deliveryId?: number;
+	/** The line waits for stock (Claim Key with Record Waiting Lines on). */
+	waiting?: WaitingInfo;
+}
+
+/** A waiting line as items show it. */
+export interface WaitingInfo {
+	id: number;
+	reason: WaitingLine['reason'];
+	status: WaitingLine['status'];
+	paidAt: string;
+	since: string;
+}
+
+export function waitingInfo(w: WaitingLine): WaitingInfo {
+	return { id: w.id, reason: w.reason, status: w.status, paidAt: w.paidAt, since: w.createdAt };
 }
 
 const MESSAGES: Record<NotDeliveredReason, (r: { sku: string; quantity: number; available?: number; orderId: string; shop: string | null }) => string> = {
@@ -83,6 +98,21 @@ export function claimOutput(r: ClaimResult): DeliveredItem | NotDeliveredItem {
 	if (r.available !== undefined) item.available = r.available;
 	if (r.delivery) item.deliveryId = r.delivery.id;
 	return item;
+}
+
+/** Claim Key's item with waiting lines on: a waiting out-of-stock line says so (and is completed when keys arrive). */
+export function claimOrHoldOutput(r: ClaimOrHoldResult): DeliveredItem | NotDeliveredItem {
+	const item = claimOutput(r.result);
+	if (r.result.delivered || !r.waiting) return item;
+	const nd = item as NotDeliveredItem;
+	nd.waiting = waitingInfo(r.waiting);
+	if (r.waiting.status === 'waiting') nd.message += ' The line waits and is delivered in order of payment when keys are imported (Key Pool → Complete Waiting Orders).';
+	return nd;
+}
+
+/** Complete Waiting Orders' item: Claim Key's Delivered item of the line, and the waiting line it ended. */
+export function completedItem(c: CompletedLine): DeliveredItem & { waiting: WaitingInfo } {
+	return { ...deliveryItem(c.delivery, c.alreadyDelivered), waiting: waitingInfo(c.line) };
 }
 
 /** The delivery record without its keys (for results and errors that must not carry one). */

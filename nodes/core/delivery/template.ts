@@ -114,6 +114,16 @@ export function findUnknownVariables(template: string): string[] {
 	return unknown;
 }
 
+/** The template variables `template` uses (canonical names, unique, in order). */
+export function variablesIn(template: string): VariableName[] {
+	const out: VariableName[] = [];
+	for (const m of template.matchAll(PLACEHOLDER)) {
+		const name = resolve(m[1]);
+		if (name !== undefined && !out.includes(name)) out.push(name);
+	}
+	return out;
+}
+
 export function escapeHtml(value: string): string {
 	return value
 		.replace(/&/g, '&amp;')

@@ -11,7 +11,7 @@
  * counts nothing. Other lines of the same order are not counted as further orders.
  */
 import { StoreError, ValidationError } from '../errors';
-import { type Actor, type BlockEntry, type BlockKind, type KeyStore, type RecordedDecision, type RiskDecision, orderLabel } from '../store';
+import { type Actor, type BlockEntry, type BlockKind, type KeyStore, MAX_QUANTITY, type RecordedDecision, type RiskDecision, type WaitingLine, orderLabel } from '../store';
 import { DEFAULT_SHOP, ID_MAX, optionalAmount, optionalNonNegativeInt, optionalText, requireId, shopId } from '../validate';
 
 export type { BlockEntry, BlockKind, RiskDecision } from '../store';
@@ -288,4 +288,49 @@ export async function removeFromBlocklist(store: KeyStore, input: { kind: BlockK
 
 export async function listBlocklist(store: KeyStore, input: { kind?: BlockKind | null; limit?: number } = {}): Promise<BlockEntry[]> {
 	return store.risk.blocklist({ kind: input.kind ? checkKind(input.kind) : null, limit: input.limit ?? 1000 });
+}
+
+// ---------------------------------------------------------------- waiting lines of held orders
+
+export interface WaitingEffect {
+	/** held: the line is recorded as waiting for review; cancelled: a waiting line ended (rejected). */
+	action: 'held' | 'cancelled' | 'none';
+	/** The order line's waiting record after this decision (null when there is none). */
+	line: WaitingLine | null;
+}
+
+/**
+ * What a decision means for the line's waiting record (Risk Check → Evaluate with Track Waiting
+ * Lines on): Review holds the order line (reason review) so the buyer can be told about the delay;
+ * Reject cancels a line that was waiting; Pass changes nothing. A whole-order decision (no line)
+ * holds nothing: a waiting line is an order line. Idempotent (a replayed decision holds the same line).
+ */
+export async function settleWaiting(
+	store: KeyStore,
+	r: RiskResult,
+	line: { quantity?: number | string | null; amount?: number | string | null; buyer?: { id?: string | null; name?: string | null; email?: string | null; ip?: string | null }; paidAt?: string | number | null; actor?: Actor },
+): Promise<WaitingEffect> {
+	if (!r.line || r.decision === 'pass') return { action: 'none', line: null };
+	if (r.decision === 'reject') {
+		const ended = await store.endWaiting({ orderId: r.orderId, shop: r.shop, sku: r.line }, 'cancelled');
+		if (!ended) return { action: 'none', line: null };
+		const [line] = await store.listWaiting({ orderId: r.orderId, shop: r.shop, sku: r.line, status: 'cancelled' });
+		return { action: 'cancelled', line: line ?? null };
+	}
+	// evaluateRisk checked the quantity (a whole number, or empty); 0 or empty: one
+	const quantity = Math.max(1, Number(line.quantity ?? 0) || 0);
+	// More than any claim may take: it can never be delivered as one line, so it does not wait.
+	if (quantity > MAX_QUANTITY) return { action: 'none', line: null };
+	const held = await store.holdLine({
+		orderId: r.orderId,
+		shop: r.shop,
+		sku: r.line,
+		quantity,
+		reason: 'review',
+		buyer: line.buyer,
+		amount: line.amount,
+		paidAt: line.paidAt,
+		actor: line.actor,
+	});
+	return { action: held.line.status === 'waiting' ? 'held' : 'none', line: held.line };
 }

@@ -24,6 +24,7 @@ import * as events from './events';
 import { type FollowUpStore, followUpStore } from './followUps';
 import * as imports from './imports';
 import * as leases from './leases';
+import * as notices from './notices';
 import { openContext } from './open';
 import * as page from './page';
 import * as products from './products';
@@ -65,7 +66,9 @@ import type {
 
 export * from './types';
 export type { HeldLine, PageLine, PageView, PageViewInput } from './page';
-export type { HoldInput, HoldResult, WaitingLine, WaitingQuery, WaitingReason, WaitingStatus } from './waiting';
+export type { ClaimOrHoldInput, ClaimOrHoldResult, CompleteInput, CompleteResult, CompletedLine, HoldInput, HoldResult, WaitingLine, WaitingQuery, WaitingReason, WaitingStatus } from './waiting';
+export { STOCK_REASONS, WAITING_REASONS } from './waiting';
+export type { Notice, NoticeKind, NoticeLease, NoticeRef, NoticeStatus } from './notices';
 
 export class KeyStore {
 	readonly kind: DatabaseKind;
@@ -235,6 +238,33 @@ export class KeyStore {
 	/** Ends a waiting line as delivered (with its delivery id) or cancelled; true when it was waiting. */
 	endWaiting(line: { orderId: string; shop?: string | null; sku: string }, status: 'delivered' | 'cancelled', deliveryId: number | null = null): Promise<boolean> {
 		return waiting.endWaiting(this.#ctx, line, status, deliveryId);
+	}
+
+	/** Claims an order line; out of stock, records it as waiting (and claims once more); delivered, ends its waiting line. */
+	claimOrHold(input: waiting.ClaimOrHoldInput): Promise<waiting.ClaimOrHoldResult> {
+		return waiting.claimOrHold(this.#ctx, input);
+	}
+
+	/** Delivers the waiting lines of a SKU in order of payment, stopping at the first the stock cannot fill. */
+	completeWaiting(input: waiting.CompleteInput): Promise<waiting.CompleteResult> {
+		return waiting.completeWaiting(this.#ctx, input);
+	}
+
+	// ---------------------------------------------------------------- notices at most once per order
+
+	/** The order's notice of this kind, if one was begun. */
+	getNotice(ref: notices.NoticeRef): Promise<notices.Notice | null> {
+		return notices.getNotice(this.#ctx, ref);
+	}
+
+	/** Takes the right to send an order's notice (the row is written before sending): `go`, or why not. */
+	beginNotice(ref: notices.NoticeRef, channel: string): Promise<notices.NoticeLease> {
+		return notices.beginNotice(this.#ctx, ref, channel);
+	}
+
+	/** Records the outcome of a notice begun with `token` (sent is final; failed may be tried again). */
+	finishNotice(ref: notices.NoticeRef, token: number, outcome: Parameters<typeof notices.finishNotice>[3]): Promise<boolean> {
+		return notices.finishNotice(this.#ctx, ref, token, outcome);
 	}
 
 	// ---------------------------------------------------------------- refunds (DESIGN §1.5) and events

@@ -5,6 +5,7 @@ import type { StoreContext } from './context';
 import { deliveryRow, withKeys } from './deliveries';
 import type { DeliveryRow } from './rows';
 import { type KeyStatus, type RevokeInput, type RevokeResult, EXTERNAL_STRATEGY, ORDER_WIDE_SKU } from './types';
+import { cancelWaitingIn } from './waiting';
 
 /** A claim committed the line while a refund tombstone was being written: the transaction runs again. */
 class RevokeRace extends Error {}
@@ -88,6 +89,8 @@ export async function revoke(ctx: StoreContext, input: RevokeInput): Promise<Rev
 		} else if (targets.length === 0 && orderWide) {
 			out.push({ orderId, sku: sku ?? ORDER_WIDE_SKU, deliveryId: orderWide.id, deliveryRowId: orderWide.id, tombstone: true, alreadyRevoked: true, previousStatus: 'revoked', buyerSaw: false, revokedKeyIds: [], returnedKeyIds: [], reason: orderWide.revoke_reason });
 		}
+		// Lines waiting for stock or review are never completed once refunded.
+		await cancelWaitingIn(ctx, trx, shop, orderId, sku);
 		return out;
 	}, RevokeRace);
 	let lines = await pass();
