@@ -116,12 +116,17 @@ describe('e2e: the delivery page in a real n8n and a real browser', () => {
 
 	it('shows the keys of a delivered order, the same as the mail, each copyable — in English and 中文', async () => {
 		const o = paidOrder('PAGE-1', SKU.A, 2);
-		expect((await paid(o)).status).toBe(200);
+		const answer = await paid(o);
+		expect(answer.status).toBe(200);
 		const mail = smtp.messages.find((m) => m.to.includes(o.buyer.email));
 		const mailed = keysIn(mail?.text ?? '');
 		expect(mailed).toHaveLength(2);
-		const link = await linkOf('PAGE-1');
+		// the shop's answer carries the order's link (to send the buyer there right after payment)
+		const link = String(answer.json.deliveryLink);
+		expect(link.startsWith(`${links.baseUrl}?o=PAGE-1&s=${SHOP}&e=`)).toBe(true);
+		expect(await withStore(async (s) => s.checkDeliveryLink(Object.fromEntries(new URL(link).searchParams.entries())))).toMatchObject({ ok: true, orderId: 'PAGE-1', shop: SHOP });
 		expect(keysIn(link)).toEqual([]);
+		expect(keysIn(answer.text)).toEqual([]);
 
 		const ctx = await newContext('en-US');
 		try {

@@ -155,7 +155,7 @@ describe('e2e: an External API product through the bundled workflows', () => {
 		const o = order('E2E-API-2', 1, 2);
 		const res = await paid(o);
 		expect(res.status).toBe(503); // shops retry on 5xx
-		expect(res.json).toEqual({ orderId: 'E2E-API-2', status: 'not_delivered', retry: true, lines: [{ sku: SKU, quantity: 1, status: 'error' }] });
+		expect(res.json).toEqual({ orderId: 'E2E-API-2', status: 'not_delivered', retry: true, lines: [{ sku: SKU, quantity: 1, status: 'api_failed' }] });
 		expect(api.requests.slice(1).map((r) => [r.fault, r.idempotencyKey])).toEqual(Array(3).fill([503, `${SHOP}:E2E-API-2:${SKU}`]));
 		// the seller is told which line and why; the buyer gets nothing
 		const [notice] = await waitForMail(smtpSeller, (m) => m.subject.includes('E2E-API-2'));
