@@ -244,6 +244,21 @@ describeDb('sqlite', 'the delivery link and page in the n8n engine', () => {
 		for (const k of KEYS) expect(links[0]).not.toContain(k);
 	});
 
+	it('Send Delay Notice renders {提货链接}: the buyer of a waiting order gets the link of its (pending) page', async () => {
+		await store.upsertProduct({ sku: 'ENG-LATE', name: 'Late', settings: { delayNotice: true, expectedWithin: '2 小时' } });
+		await store.holdLine({ shop: 'tb:main', orderId: 'E-30', sku: 'ENG-LATE', reason: 'out_of_stock', buyer: { email: 'b30@example.com' } });
+		const r = await run([
+			start(),
+			data([{ orderId: 'E-30', shop: 'tb:main', sku: 'ENG-LATE' }]),
+			node('Notify', NOTIFY, { operation: 'sendDelayNotice', channel: 'email', delayOrderId: '={{ $json.orderId }}', delayShop: '={{ $json.shop }}', delaySku: '={{ $json.sku }}', toEmail: '', emailFormat: 'text', delaySubject: 'Order {订单号}', delayText: '预计 {预计时间}: {提货链接}' }),
+		]);
+		expect(r.status).toBe('success');
+		const mail = smtp.messages.find((m) => m.to.includes('b30@example.com'));
+		const [link] = [...(mail?.text ?? '').matchAll(/https:\/\/\S+/g)].map((m) => m[0]);
+		expect(mail?.text).toContain('预计 2 小时');
+		expect(store.checkDeliveryLink(queryOf(link))).toMatchObject({ ok: true, orderId: 'E-30', shop: 'tb:main' });
+	});
+
 	it('Open Delivery Page answers with the page of a valid link, 403 for a changed one, 410 for an expired one; refuses as an AI tool', async () => {
 		const link = store.deliveryLink(LINKS, { shop: 'tb:main', orderId: 'E-10' });
 		const page = (query: Record<string, unknown>, headers: Record<string, string> = {}, extra = {}) =>

@@ -99,6 +99,7 @@ export async function execute(this: IExecuteFunctions, i: number, setup: NotifyS
 		timeZone: (options.timeZone as string) || null,
 		buyerNameFallback: typeof buyer?.name === 'string' ? buyer.name : null,
 		actor: setup.actor,
+		links: setup.links,
 	});
 	// The input item flows on (Claim Key's Not Delivered item, or Risk Check's Review item) with what was done.
 	// eslint-disable-next-line @typescript-eslint/no-unused-vars

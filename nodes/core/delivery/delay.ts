@@ -19,6 +19,7 @@ import { HttpCallError, MailError } from '../outbound';
 import { redactSecrets } from '../secrets';
 import { type Actor, type KeyStore, type WaitingLine, orderLabel } from '../store';
 import { checkRecipient, prepareChannel, sendOnChannel, type NotifyChannel, type NotifyChannelKind } from './channels';
+import type { LinkSettings } from './link';
 import { DEFAULT_TIME_ZONE, formatDate, variablesIn, type TemplateContext } from './template';
 
 /** Bilingual (中文 + English) delay notice that works without configuration. Never a key in it. */
@@ -77,6 +78,8 @@ export interface DelayNoticeInput {
 	/** `{buyerName}` when the waiting line has no buyer name recorded. */
 	buyerNameFallback?: string | null;
 	actor?: Actor;
+	/** The Key Store credential's delivery-page settings: `{deliveryLink}` (the page says "processing" until delivery). */
+	links?: LinkSettings | null;
 }
 
 export interface DelayNoticeResult {
@@ -213,6 +216,7 @@ export async function sendDelayNotice(store: KeyStore, input: DelayNoticeInput):
 		afterSaleNote: product.settings.afterSaleNote,
 		recommended: product.settings.recommended,
 		reviewUrl: product.settings.reviewUrl,
+		deliveryLink: input.links ? store.deliveryLink(input.links, { shop, orderId }) : null,
 	};
 	let messageId: string | null;
 	try {
