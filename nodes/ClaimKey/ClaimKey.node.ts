@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { claimLine, claimOrHoldOutput, claimOutput } from '../core/delivery';
+import { claimItem } from '../core/delivery';
 import { itemCollection, itemParam } from '../shared/params';
 import { includeKeys } from '../shared/tool';
 import type { Strategy } from '../core/store';
@@ -61,17 +61,9 @@ export class ClaimKey implements INodeType {
 				actor,
 			};
 			const paidAt = (details.paidAt as string | number | undefined) || null;
-			// Record Waiting Lines (default on): out of stock waits for Complete Waiting Orders; a delivery ends a waiting line.
-			if (this.getNodeParameter('waitingLines', i, true) as boolean) {
-				const r = await store.claimOrHold({ ...input, paidAt });
-				if (r.result.delivered || r.result.reason !== 'external_api') {
-					emit(r.result.delivered ? 0 : 1, withDeliveryLink(setup, claimOrHoldOutput(r)) as unknown as IDataObject);
-					return;
-				}
-			}
-			// External API products through the seller's endpoint (a failing API holds the line); the rest from the store.
-			const result = await claimLine(store, { ...input, paidAt });
-			emit(result.delivered ? 0 : 1, withDeliveryLink(setup, claimOutput(result)) as unknown as IDataObject);
+			// Record Waiting Lines (default on): out of stock waits for Complete Waiting Orders; External API products through the seller's endpoint.
+			const { delivered, item } = await claimItem(store, { ...input, paidAt }, { recordWaiting: this.getNodeParameter('waitingLines', i, true) as boolean });
+			emit(delivered ? 0 : 1, withDeliveryLink(setup, item) as unknown as IDataObject);
 		});
 	}
 }

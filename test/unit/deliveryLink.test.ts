@@ -100,7 +100,7 @@ function delivered(id: number, sku: string, keys: string[], status: 'claimed' | 
 		keys: keys.map((k, i) => ({ id: i + 1, status: 'assigned' as const, masked: 'x', key: k })),
 	};
 }
-const view = (over: Partial<PageView>): PageView => ({ limited: false, retryAfterSeconds: 0, lines: [], waiting: [], held: [], refundedOrder: false, recordedSend: [], firstView: true, ...over });
+const view = (over: Partial<PageView>): PageView => ({ limited: false, retryAfterSeconds: 0, lines: [], waiting: [], held: [], refundedOrder: false, recordedSend: [], firstView: true, shipNow: [], ...over });
 
 describe('the delivery page', () => {
 	it('shows delivered keys with copy buttons, the usage guide and after-sale note, escaped, in the buyer\'s language', () => {

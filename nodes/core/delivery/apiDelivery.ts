@@ -14,6 +14,7 @@
  */
 import { ValidationError } from '../errors';
 import type { ClaimInput, ClaimResult, KeyStore, RevokeInput, RevokeResult } from '../store';
+import { type DeliveredItem, type NotDeliveredItem, claimOrHoldOutput, claimOutput } from './output';
 import { type ApiCallOptions, type ApiOrder, ExternalApiError, callRevokeApi, fetchApiContent, parseApiConfig, usesContent } from './externalApi';
 
 export interface ClaimLineInput extends ClaimInput {
@@ -95,4 +96,19 @@ export async function revokeLines(store: KeyStore, input: RevokeInput, opts: Api
 		out.push({ ...r, revokeCall: outcome });
 	}
 	return out;
+}
+
+/**
+ * Claim Key's whole decision for one order line (DESIGN §4): with `recordWaiting` (the default) an
+ * out-of-stock line is recorded as waiting and a delivery ends a waiting line (store.claimOrHold);
+ * External API products go through the seller's endpoint (claimLine: a failing API holds the line).
+ * Returns the item for Claim Key's Delivered (true) or Not Delivered (false) output.
+ */
+export async function claimItem(store: KeyStore, input: ClaimLineInput, opts: { recordWaiting?: boolean } & ApiCallOptions = {}): Promise<{ delivered: boolean; item: DeliveredItem | NotDeliveredItem }> {
+	if (opts.recordWaiting !== false) {
+		const r = await store.claimOrHold({ ...input, paidAt: input.paidAt ?? null });
+		if (r.result.delivered || r.result.reason !== 'external_api') return { delivered: r.result.delivered, item: claimOrHoldOutput(r) };
+	}
+	const result = await claimLine(store, input, opts);
+	return { delivered: result.delivered, item: claimOutput(result) };
 }

@@ -58,6 +58,11 @@ export interface PageView {
 	recordedSend: number[];
 	/** First view of this order's page (no line had been viewed before). */
 	firstView: boolean;
+	/**
+	 * Lines sent but not shipped (incl. those this view delivered): Mark Shipped may follow — for a
+	 * line whose Mark Shipped waits for the buyer to open the page, or whose ship call failed before.
+	 */
+	shipNow: Array<{ deliveryId: number; orderId: string; shop: string | null; sku: string; quantity: number }>;
 }
 
 export function signLink(ctx: StoreContext, settings: LinkSettings, target: { shop?: string | null; orderId: string }, now = Date.now()): string {
@@ -119,7 +124,7 @@ export async function viewOrder(ctx: StoreContext, input: PageViewInput): Promis
 	});
 
 	if (outcome.limited) {
-		return { limited: true, retryAfterSeconds: outcome.retryAfter, lines: [], waiting: [], held: [], refundedOrder: false, recordedSend: [], firstView: false };
+		return { limited: true, retryAfterSeconds: outcome.retryAfter, lines: [], waiting: [], held: [], refundedOrder: false, recordedSend: [], firstView: false, shipNow: [] };
 	}
 	const rows = (await ctx.db(ctx.t.deliveries).where({ shop, order_id: orderId }).whereNot({ sku: ORDER_WIDE_SKU }).orderBy('id')) as DeliveryRow[];
 	const products = await productInfo(ctx, [...rows.map((r) => r.sku)]);
@@ -143,6 +148,9 @@ export async function viewOrder(ctx: StoreContext, input: PageViewInput): Promis
 		refundedOrder: outcome.tombstone,
 		recordedSend: outcome.recorded,
 		firstView: outcome.firstView,
+		shipNow: lines
+			.filter((l) => l.delivery.status === 'sent')
+			.map((l) => ({ deliveryId: l.delivery.id, orderId: l.delivery.orderId, shop: l.delivery.shop, sku: l.delivery.sku, quantity: l.delivery.quantity })),
 	};
 }
 

@@ -140,11 +140,7 @@ export async function execute(this: IExecuteFunctions, i: number, { store, actor
 		orderId: check.orderId,
 		shop,
 		firstView: view.firstView,
-		// Lines sent but not shipped (incl. those this view delivered): Mark Shipped may follow — for a
-		// line whose Mark Shipped waits for the buyer to open the page, or whose ship call failed before.
-		shipNow: view.lines
-			.filter((l) => l.delivery.status === 'sent')
-			.map((l) => ({ deliveryId: l.delivery.id, orderId: l.delivery.orderId, shop, sku: l.delivery.sku, quantity: l.delivery.quantity })),
+		shipNow: view.shipNow,
 		lines: view.lines.map((l) => ({ deliveryId: l.delivery.id, sku: l.delivery.sku, status: l.delivery.status })),
 	});
 }
