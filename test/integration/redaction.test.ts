@@ -204,7 +204,10 @@ async function stored(deliveryId: number, type: 'send_failed' | 'ship_failed'): 
 function checkMessage(where: string, message: string, mode: Mode, key: string, offset: number, echo: string): void {
 	expectNoLeak(where, message);
 	expect(message).toMatch(mode.says(echo));
-	if (mode.cut !== undefined && offset + maskKey(key).length <= mode.cut) expect(message).toContain(maskKey(key));
+	// PHP-style echo of a key whose only '/' is its first character: `\/abc…` holds the key as it is after
+	// the '\', so the mask replaces it there and lands one character later than the echo's offset.
+	const shift = mode.echo === 'php' && key.startsWith('/') && !key.includes('/', 1) ? 1 : 0;
+	if (mode.cut !== undefined && offset + shift + maskKey(key).length <= mode.cut) expect(message).toContain(maskKey(key));
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -79,6 +79,12 @@ describe('redactSecrets: every echo form of a key', () => {
 		expect(out).toBe(`before ${maskKey(key)} after`);
 	});
 
+	it('a key whose only "/" is its first character, PHP-escaped: the key as it is follows the "\\" and is masked there', () => {
+		const key = '/oh3Kp2Vn9Lw3Rt8Zb1Mc4Hd6Jfb0f7';
+		expect(php(key)).toBe(`\\${key}`);
+		expect(redactSecrets(`"msg":"${php(key)}"`, [key])).toBe(`"msg":"\\${maskKey(key)}"`);
+	});
+
 	it('several keys, the longer first; short secrets are left alone', () => {
 		expect(redactSecrets(`${KEY} / ${json(ODD)} / abc`, [ODD, KEY, 'abc'])).toBe(`${maskKey(KEY)} / ${maskKey(ODD)} / abc`);
 	});
