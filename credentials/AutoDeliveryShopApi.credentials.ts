@@ -4,11 +4,13 @@ const custom = { show: { platform: ['custom'] } };
 const woo = { show: { platform: ['woocommerce'] } };
 const shopify = { show: { platform: ['shopify'] } };
 const taobao = { show: { platform: ['taobao'] } };
+const goofish = { show: { platform: ['goofish'] } };
+const youzan = { show: { platform: ['youzan'] } };
 
 /**
  * The seller's shop: its Platform (Custom HTTP API — a base URL and authentication, the only kind
  * before platforms existed and still the default — or WooCommerce, Shopify, Stripe, Lemon Squeezy,
- * Paddle Billing, Taobao / Tmall with their own fields), where Mark Shipped calls, and the secret the shop signs its
+ * Paddle Billing, Taobao / Tmall, 闲鱼 / 闲管家, 有赞 with their own fields), where Mark Shipped calls, and the secret the shop signs its
  * webhooks with (checked by Shop Webhook, whatever the platform). The "API URL" fields of the
  * hosted platforms are hidden: empty means the platform's own URL; tests point them at local peers.
  */
@@ -34,6 +36,8 @@ export class AutoDeliveryShopApi implements ICredentialType {
 				{ name: 'Stripe', value: 'stripe', description: 'Secret key (Developers > API keys)' },
 				{ name: 'Taobao / Tmall', value: 'taobao', description: 'Taobao Open Platform (TOP): App Key, App Secret and the seller’s Session Key' },
 				{ name: 'WooCommerce', value: 'woocommerce', description: 'REST API consumer key and secret (WooCommerce > Settings > Advanced > REST API)' },
+				{ name: '闲鱼 / 闲管家 (Goofish)', value: 'goofish', description: '闲管家 open platform app: App Key and App Secret (order push and shipping)' },
+				{ name: '有赞 (Youzan)', value: 'youzan', description: '有赞云 app: Client ID and Client Secret (push messages), the shop’s access token (shipping)' },
 			],
 			default: 'custom',
 		},
@@ -268,6 +272,80 @@ export class AutoDeliveryShopApi implements ICredentialType {
 			default: 'https://eco.taobao.com/router/rest',
 			description: 'The TOP router. Change only for an overseas gateway or a test double.',
 			displayOptions: taobao,
+		},
+		{
+			displayName: 'App Key',
+			name: 'goofishAppKey',
+			type: 'string',
+			default: '',
+			description: 'The AppKey of your 闲管家 open-platform app (open.goofish.pro → 应用管理). 闲管家 signs its order push with it.',
+			displayOptions: goofish,
+		},
+		{
+			displayName: 'App Secret',
+			name: 'goofishAppSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'The AppSecret next to the AppKey: checks the order push and signs the shipping call. Never sent.',
+			displayOptions: goofish,
+		},
+		{
+			displayName: 'Merchant ID (Optional)',
+			name: 'goofishMchId',
+			type: 'string',
+			default: '',
+			description: 'Merchant integration only (mch_id); leave empty for your own app',
+			displayOptions: goofish,
+		},
+		{
+			displayName: 'Merchant Secret (Optional)',
+			name: 'goofishMchSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'Merchant integration only (mch_secret, paired with the Merchant ID)',
+			displayOptions: goofish,
+		},
+		{
+			displayName: '闲管家 API URL',
+			name: 'goofishApiUrl',
+			type: 'hidden',
+			default: '',
+		},
+		{
+			displayName: 'Client ID',
+			name: 'youzanClientId',
+			type: 'string',
+			default: '',
+			description: 'The client_id of your 有赞云 app (有赞云 控制台 → 应用 → 应用凭证). 有赞 signs its push messages with it.',
+			displayOptions: youzan,
+		},
+		{
+			displayName: 'Client Secret',
+			name: 'youzanClientSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'The client_secret next to the Client ID: checks the push messages. Never sent.',
+			displayOptions: youzan,
+		},
+		{
+			displayName: 'Access Token',
+			name: 'youzanAccessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'The shop’s access token (for Mark Shipped: youzan.logistics.online.confirm). It expires: renew it and paste it here.',
+			displayOptions: youzan,
+		},
+		{
+			displayName: 'API URL',
+			name: 'youzanApiUrl',
+			type: 'string',
+			default: 'https://open.youzanyun.com/api',
+			description: 'The 有赞云 API root: calls go to <API URL>/<api name>/<version>?access_token=…',
+			displayOptions: youzan,
 		},
 		{
 			displayName: 'Webhook Signing Secret',

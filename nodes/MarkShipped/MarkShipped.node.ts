@@ -14,7 +14,7 @@ export class MarkShipped implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle:
-			'={{$parameter["mode"] === "recordOnly" ? "Record Only" : $parameter["platform"] === "woocommerce" ? "WooCommerce" : $parameter["platform"] === "shopify" ? "Shopify" : $parameter["platform"] === "taobao" ? "Taobao / Tmall" : ($parameter["platform"] || "custom") !== "custom" ? "Record Only (" + $parameter["platform"] + ")" : $parameter["method"] + " " + $parameter["path"]}}',
+			'={{$parameter["mode"] === "recordOnly" ? "Record Only" : $parameter["platform"] === "woocommerce" ? "WooCommerce" : $parameter["platform"] === "shopify" ? "Shopify" : $parameter["platform"] === "taobao" ? "Taobao / Tmall" : $parameter["platform"] === "goofish" ? "闲鱼 / 闲管家" : $parameter["platform"] === "youzan" ? "有赞" : ($parameter["platform"] || "custom") !== "custom" ? "Record Only (" + $parameter["platform"] + ")" : $parameter["method"] + " " + $parameter["path"]}}',
 		description: 'Mark an order shipped on the shop (发货) — only after the buyer was sent the content, never fake shipping (虚假发货)',
 		defaults: { name: 'Mark Shipped' },
 		usableAsTool: true,
@@ -28,7 +28,7 @@ export class MarkShipped implements INodeType {
 				required: true,
 				testedBy: 'autoDeliveryShopApiTest',
 				// the record-only presets (Stripe, Lemon Squeezy, Paddle) call nothing
-				displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify', 'taobao'] } },
+				displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify', 'taobao', 'goofish', 'youzan'] } },
 			},
 		],
 		properties,

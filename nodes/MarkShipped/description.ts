@@ -22,7 +22,10 @@ const PLATFORMS: Array<[string, string, string]> = [
 	['stripe', 'Stripe', RECORD],
 	['taobao', 'Taobao / Tmall', 'Send the trade without a carrier: taobao.logistics.dummy.send, once per trade'],
 	['woocommerce', 'WooCommerce', 'Set the order to Completed (REST API v3)'],
+	['goofish', '闲鱼 / 闲管家 (Goofish)', 'Ship the 闲鱼 order through 闲管家 (signed with App Key + App Secret), once per order'],
+	['youzan', '有赞 (Youzan)', 'youzan.logistics.online.confirm without a carrier (is_no_express=1), once per trade'],
 ];
+const goofishShip = (extra: Record<string, unknown[]> = {}) => ({ show: { mode: ['callApi'], platform: ['goofish'], ...extra } });
 const customApi = { show: { mode: ['callApi'], platform: ['custom'] } };
 
 export const properties: INodeProperties[] = [
@@ -53,7 +56,7 @@ export const properties: INodeProperties[] = [
 		default: 'custom',
 		displayOptions: callApi,
 		description:
-			"Where the shipment goes. With a platform, the delivery's order ID is the platform's order ID and the credential's Platform must match. WooCommerce, Shopify and Taobao mark the whole order, so they wait until every line of the order was sent.",
+			"Where the shipment goes. With a platform, the delivery's order ID is the platform's order ID and the credential's Platform must match. WooCommerce, Shopify, Taobao, 闲管家 and 有赞 mark the whole order, so they wait until every line of the order was sent.",
 	},
 	{
 		displayName: 'Require Sent',
@@ -166,6 +169,29 @@ export const properties: INodeProperties[] = [
 		description: "Which field of a trade line is the SKU: the same as the Taobao Trigger's, so each key goes to the line (oid) it was claimed for",
 	},
 	{
+		displayName: 'Ship Call',
+		name: 'goofishShipCall',
+		type: 'options',
+		options: [
+			{ name: 'Logistics Ship (Express 其他)', value: 'order_ship', description: '/api/open/order/ship with express code and name below and a waybill number' },
+			{ name: 'No-Logistics Ship', value: 'dummy_send', description: '/api/open/trade/logistics/dummy/send (无需物流发货) with the Send Way below' },
+		],
+		default: 'order_ship',
+		displayOptions: goofishShip(),
+		description: 'Which 闲管家 call marks the order shipped (virtual goods need no parcel; which one 闲鱼 prefers for card goods is not confirmed)',
+	},
+	{ displayName: 'Express Code', name: 'goofishExpressCode', type: 'string', default: 'qita', displayOptions: goofishShip({ goofishShipCall: ['order_ship'] }), description: 'express_code (闲管家 查询快递公司; qita = 其他)' },
+	{ displayName: 'Express Name', name: 'goofishExpressName', type: 'string', default: '其他', displayOptions: goofishShip({ goofishShipCall: ['order_ship'] }), description: 'express_name' },
+	{
+		displayName: 'Waybill Number',
+		name: 'goofishWaybillNo',
+		type: 'string',
+		default: '',
+		displayOptions: goofishShip({ goofishShipCall: ['order_ship'] }),
+		description: 'waybill_no (at least 10 letters or digits). Empty: the order number.',
+	},
+	{ displayName: 'Send Way', name: 'goofishSendWay', type: 'number', default: 1, typeOptions: { minValue: 1, maxValue: 9 }, displayOptions: goofishShip({ goofishShipCall: ['dummy_send'] }), description: 'send_way of 无需物流发货 (2: card goods with a delivery statement wait for the buyer to confirm)' },
+	{
 		displayName: 'Shop Reference',
 		name: 'shopReference',
 		type: 'string',
@@ -180,6 +206,6 @@ export const properties: INodeProperties[] = [
 			timeZoneOption({ default: 'Asia/Shanghai', description: 'IANA time zone of {date} {购买日期}' }),
 			timeoutOption('How long to wait for each attempt'),
 		],
-		{ displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify', 'taobao'] } } },
+		{ displayOptions: { show: { mode: ['callApi'], platform: ['custom', 'woocommerce', 'shopify', 'taobao', 'goofish', 'youzan'] } } },
 	),
 ];

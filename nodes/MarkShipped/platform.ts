@@ -1,10 +1,10 @@
 /**
- * Mark Shipped with a platform preset (WooCommerce, Shopify, Stripe, Lemon Squeezy, Paddle, Taobao): the
+ * Mark Shipped with a platform preset (WooCommerce, Shopify, Stripe, Lemon Squeezy, Paddle, Taobao, 闲管家, 有赞): the
  * parameters of item `i` read into the core's input; the core (delivery/shipPlatforms) does the rest.
  */
 import type { ICredentialDataDecryptedObject, IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
-import { shipPlatform, type PlatformShipInput, type WooNoteMode } from '../core/delivery';
+import { CALLING_PLATFORMS, shipPlatform, type GoofishShipCall, type PlatformShipInput, type WooNoteMode } from '../core/delivery';
 import type { TaobaoSkuFrom } from '../core/taobao';
 import type { StoreSetup } from '../shared/runner';
 import { SHOP_API_CREDENTIAL, platformTargetFromCredentials } from '../shared/shopApi';
@@ -26,7 +26,7 @@ export async function platformInputFor(ctx: IExecuteFunctions, i: number, setup:
 		retries: options.retries as number | undefined,
 		backoffMs: options.backoffMs as number | undefined,
 	};
-	if (platform === 'woocommerce' || platform === 'shopify' || platform === 'taobao') {
+	if ((CALLING_PLATFORMS as readonly string[]).includes(platform)) {
 		setup.shopCredentials ??= await ctx.getCredentials<ICredentialDataDecryptedObject>(SHOP_API_CREDENTIAL);
 		input.target = platformTargetFromCredentials(setup.shopCredentials, platform);
 	}
@@ -35,6 +35,18 @@ export async function platformInputFor(ctx: IExecuteFunctions, i: number, setup:
 	if (platform === 'taobao') {
 		input.taobaoIdentCode = ctx.getNodeParameter('taobaoIdentCode', i, false) as boolean;
 		if (input.taobaoIdentCode) input.taobaoSkuFrom = ctx.getNodeParameter('taobaoSkuFrom', i, 'outer_sku_id') as TaobaoSkuFrom;
+	}
+	if (platform === 'goofish') {
+		const call = ctx.getNodeParameter('goofishShipCall', i, 'order_ship') as GoofishShipCall;
+		input.goofishShip =
+			call === 'dummy_send'
+				? { call, sendWay: ctx.getNodeParameter('goofishSendWay', i, 1) as number }
+				: {
+						call,
+						expressCode: ctx.getNodeParameter('goofishExpressCode', i, 'qita') as string,
+						expressName: ctx.getNodeParameter('goofishExpressName', i, '其他') as string,
+						waybillNo: ctx.getNodeParameter('goofishWaybillNo', i, '') as string,
+					};
 	}
 	return input;
 }

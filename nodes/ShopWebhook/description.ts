@@ -14,7 +14,11 @@ import { platformProperties } from './platform.description';
 export const webhookFields = {
 	path: { template: '={{$parameter["path"]}}', resolve: (p: IDataObject) => p.path },
 	responseMode: { template: '={{$parameter["responseMode"]}}', resolve: (p: IDataObject) => p.responseMode },
-	responseCode: { template: '={{$parameter["responseMode"] === "onReceived" ? 202 : 200}}', resolve: (p: IDataObject) => (p.responseMode === 'onReceived' ? 202 : 200) },
+	// 202 for "Immediately", except for platforms whose push must be answered 200 with their own success fields (闲管家, 有赞)
+	responseCode: {
+		template: '={{$parameter["responseMode"] === "onReceived" && !["goofish", "youzan"].includes($parameter["platform"]) ? 202 : 200}}',
+		resolve: (p: IDataObject) => (p.responseMode === 'onReceived' && !['goofish', 'youzan'].includes(String(p.platform)) ? 202 : 200),
+	},
 	responseData: {
 		template: '={{$parameter["responseMode"] === "lastNode" ? ($parameter["responseData"] || "firstEntryJson") : undefined}}',
 		resolve: (p: IDataObject) => (p.responseMode === 'lastNode' ? p.responseData || 'firstEntryJson' : undefined),

@@ -8,7 +8,7 @@ import type { INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 import { optionsCollection } from '../shared/descriptions';
 
 /** The presets read their own payload; canonical and generic read ours / the Field Mapping. */
-export const PRESETS = ['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle'];
+export const PRESETS = ['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle', 'goofish', 'youzan'];
 
 /** The options collection of each platform (parameter name by platform id). */
 export const PLATFORM_OPTION_PARAMETERS: Record<string, string> = {
@@ -17,6 +17,8 @@ export const PLATFORM_OPTION_PARAMETERS: Record<string, string> = {
 	stripe: 'stripeOptions',
 	lemonsqueezy: 'lemonSqueezyOptions',
 	paddle: 'paddleOptions',
+	goofish: 'goofishOptions',
+	youzan: 'youzanOptions',
 	generic: 'genericSignature',
 };
 
@@ -56,6 +58,8 @@ export const platformProperties: INodeProperties[] = [
 			{ name: 'Shopify', value: 'shopify', description: 'X-Shopify-Hmac-Sha256; orders/paid, refunds/create' },
 			{ name: 'Stripe', value: 'stripe', description: 'Stripe-Signature; checkout.session.completed, charge.refunded' },
 			{ name: 'WooCommerce', value: 'woocommerce', description: 'X-WC-Webhook-Signature; order.created/updated, the save ping' },
+			{ name: '闲鱼 / 闲管家 (Goofish)', value: 'goofish', description: 'Order push signed with App Key + App Secret (appid, timestamp, sign); details read from 闲管家' },
+			{ name: '有赞 (Youzan)', value: 'youzan', description: 'Push messages signed with Client ID + Client Secret; trade_TradePaid, trade_refund_*' },
 		],
 		default: 'canonical',
 		description: "Which shop calls this webhook: its own signature and payload are understood, with the Shop API credential's Webhook Signing Secret",
@@ -143,6 +147,22 @@ export const platformProperties: INodeProperties[] = [
 		], 'Which Paddle API the lookups use'),
 		partialRefunds,
 	], forPlatform('paddle')),
+	optionsFor('goofishOptions', '闲管家 Options', [
+		key('skuField', 'SKU Field', 'outer_id', 'The field of the order\'s goods that is the SKU of the key pool (outer_id = 商家编码; or item_id, product_id, sku_id)'),
+		key('paidStatuses', 'Paid Statuses', '12', 'order_status codes that mean paid and waiting for shipment (12 = 待发货), comma-separated'),
+		key('refundedStatuses', 'Refunded Order Statuses', '23', 'order_status codes that mean refunded (23 = 已退款), comma-separated'),
+		key('refundStatuses', 'Refund Success Statuses', '5', 'refund_status codes that mean the refund succeeded (5 = 退款成功), comma-separated'),
+	], forPlatform('goofish')),
+	optionsFor('youzanOptions', '有赞 Options', [
+		choice('skuFrom', 'SKU From', [
+			{ name: 'SKU Code (Else Item Code)', value: 'outer_sku_id' },
+			{ name: 'Item Code', value: 'outer_item_id' },
+			{ name: 'SKU ID (Else Item ID)', value: 'sku_id' },
+			{ name: 'Item ID', value: 'item_id' },
+		], 'Which field of an order line is the SKU of the key pool (SKU code = 规格编码 outer_sku_id)'),
+		key('paidTypes', 'Paid Message Types', 'trade_TradePaid', 'Message types that mean paid, comma-separated'),
+		key('refundTypes', 'Refund Message Types', 'trade_refund_RefundSuccess', 'Message types that mean refunded (the whole order), comma-separated'),
+	], forPlatform('youzan')),
 	optionsFor('genericSignature', 'Signature Scheme', [
 		key('header', 'Signature Header', 'X-Signature', 'The header holding the signature'),
 		choice('algorithm', 'Algorithm', [

@@ -1,7 +1,7 @@
 /**
  * The platform API calls a preset may need to finish an order its webhook does not fully carry
- * (Stripe's Checkout line items, Paddle's customer and refunded lines), made with the Shop API
- * credential: Stripe secret key / Paddle API key as a Bearer token. The credential's API URL
+ * (Stripe's Checkout line items, Paddle's customer and refunded lines, 闲管家's order details), made
+ * with the Shop API credential: Stripe secret key / Paddle API key as a Bearer token, 闲管家 signed. The credential's API URL
  * override (for a local stand-in of the platform) replaces the platform's own origin.
  */
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
@@ -9,6 +9,9 @@ import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { callWithRetry } from '../core/outbound';
 import type { FetchJson, PlatformId } from '../core/intake';
 import { ValidationError } from '../core/errors';
+import { GOOFISH_API_URL, goofishCall } from '../core/goofish';
+import type { GoofishTarget } from '../core/delivery';
+import { platformTargetFromCredentials } from '../shared/shopApi';
 
 interface ApiAccess {
 	token: string;
@@ -37,8 +40,25 @@ function apiAccess(platform: PlatformId, c: ICredentialDataDecryptedObject): Api
 	return null;
 }
 
+/**
+ * 闲管家: every call is a signed POST (App Key / App Secret of the credential, nodes/core/goofish);
+ * the preset's URL is on https://open.goofish.pro, replaced by the credential's API URL when set.
+ */
+function goofishFetch(credentials: ICredentialDataDecryptedObject): FetchJson {
+	return async ({ url, body }) => {
+		const target = platformTargetFromCredentials(credentials, 'goofish') as GoofishTarget;
+		if (target.appKey === '' || target.appSecret === '') {
+			throw new ValidationError('credentials', 'This 闲管家 push needs the order details from 闲管家: set the App Key and App Secret in the Auto Delivery Shop API credential.');
+		}
+		const path = url.startsWith(GOOFISH_API_URL) ? url.slice(GOOFISH_API_URL.length) : new URL(url).pathname;
+		const result = await callWithRetry(goofishCall(target, path, body ?? {}, { timeoutMs: 10000, retries: 2 }));
+		return result.data;
+	};
+}
+
 /** A FetchJson for the platform, or one that explains what the credential lacks. */
 export function platformFetch(platform: PlatformId, credentials: ICredentialDataDecryptedObject): FetchJson {
+	if (platform === 'goofish') return goofishFetch(credentials);
 	const access = apiAccess(platform, credentials);
 	return async ({ method = 'GET', url, query }) => {
 		if (!access || access.token === '') {

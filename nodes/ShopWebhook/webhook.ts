@@ -7,9 +7,9 @@ import type { ServerResponse } from 'http';
 
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import { completeWebhook, decideShopWebhook, readRawBody, resolveWebhookSettings, type RawBodyRequest, type WebhookDecision, type WebhookSettings } from '../core/intake';
+import { completeWebhook, decideShopWebhook, readRawBody, resolveWebhookSettings, type QueryMap, type RawBodyRequest, type WebhookDecision, type WebhookSettings } from '../core/intake';
 import { configError, webhookSettingsError } from '../shared/errors';
-import { SHOP_API_CREDENTIAL } from '../shared/shopApi';
+import { SHOP_API_CREDENTIAL, webhookKeysFromCredentials } from '../shared/shopApi';
 import { platformFetch } from './platformApi';
 import { settingsFromParameters } from './settings';
 
@@ -29,7 +29,7 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 		if (settings.verifySignature !== false) {
 			const c: ICredentialDataDecryptedObject = await this.getCredentials(SHOP_API_CREDENTIAL);
 			credentials = c;
-			settings.secret = typeof c.signingSecret === 'string' ? c.signingSecret : '';
+			Object.assign(settings, webhookKeysFromCredentials(c, settings.platform ?? 'canonical'));
 		}
 		resolveWebhookSettings(settings);
 	} catch (error) {
@@ -44,7 +44,8 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 		});
 	}
 
-	const first = decideShopWebhook({ method: req.method, headers: req.headers, rawBody: raw.rawBody, truncated: raw.truncated }, settings);
+	const query = this.getQueryData() as QueryMap;
+	const first = decideShopWebhook({ method: req.method, headers: req.headers, query, rawBody: raw.rawBody, truncated: raw.truncated }, settings);
 	// A platform whose webhook lacks part of the order (Stripe line items, Paddle customer): read it
 	// from the platform's API with the Shop API credential. An API failure throws (answered 5xx, so
 	// the platform retries); a wrong answer is a 400.

@@ -104,9 +104,31 @@ export function platformTargetFromCredentials(c: ICredentialDataDecryptedObject,
 				signMethod: (TOP_SIGN_METHODS as readonly string[]).includes(str(c.taobaoSignMethod)) ? (str(c.taobaoSignMethod) as TopSignMethod) : 'hmac-sha256',
 				routerUrl: str(c.taobaoRouterUrl),
 			};
+		case 'goofish':
+			return {
+				platform,
+				appKey: str(c.goofishAppKey).trim(),
+				appSecret: str(c.goofishAppSecret),
+				mchId: str(c.goofishMchId).trim() || null,
+				mchSecret: str(c.goofishMchSecret) || null,
+				apiUrl: str(c.goofishApiUrl).trim(),
+			};
+		case 'youzan':
+			return { platform, accessToken: str(c.youzanAccessToken).trim(), apiUrl: str(c.youzanApiUrl).trim(), clientId: str(c.youzanClientId).trim(), clientSecret: str(c.youzanClientSecret) };
 		case 'lemonsqueezy':
 			throw new ValidationError('platform', 'Lemon Squeezy has no API fields in this credential: Mark Shipped records Lemon Squeezy orders without calling anything.');
 	}
+}
+
+/**
+ * The keys Shop Webhook checks a request with: the Webhook Signing Secret, or — for the platforms
+ * that sign with their app keys — 闲管家's App Key / App Secret (and merchant secret), 有赞's
+ * Client ID / Client Secret.
+ */
+export function webhookKeysFromCredentials(c: ICredentialDataDecryptedObject, platform: string): { secret: string; appKey?: string; merchantSecret?: string } {
+	if (platform === 'goofish') return { secret: str(c.goofishAppSecret), appKey: str(c.goofishAppKey).trim(), merchantSecret: str(c.goofishMchSecret) };
+	if (platform === 'youzan') return { secret: str(c.youzanClientSecret), appKey: str(c.youzanClientId).trim() };
+	return { secret: typeof c.signingSecret === 'string' ? c.signingSecret : '' };
 }
 
 /** The custom shop API: one GET of the base URL with the auth headers (the behaviour before platforms existed). */

@@ -172,7 +172,7 @@ describe('e2e: the bundled workflows in a real n8n 2.41.1', () => {
 		]);
 		// Every bundled workflow, exactly as shipped, in one CLI call.
 		const files = fs.readdirSync(path.join(REPO_ROOT, 'workflows')).filter((f) => f.endsWith('.json')).sort();
-		expect(files).toEqual(['delivery-page.json', 'follow-up.json', 'import-keys.json', 'key-store-quickstart.json', 'manual-review.json', 'order-paid.json', 'order-refunded.json', 'resend-delivery.json', 'stock-alert.json', 'taobao-orders.json']);
+		expect(files).toEqual(['delivery-page.json', 'follow-up.json', 'goofish-orders.json', 'import-keys.json', 'key-store-quickstart.json', 'manual-review.json', 'order-paid.json', 'order-refunded.json', 'resend-delivery.json', 'stock-alert.json', 'taobao-orders.json', 'youzan-orders.json']);
 		const shipped = files.map((f) => JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'workflows', f), 'utf8')) as WorkflowInput);
 		await n8n.importWorkflow(shipped);
 		// stock-alert is published in phase 2 (every 15 minutes it could fire at any time during phase 1).

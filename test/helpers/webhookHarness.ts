@@ -244,10 +244,13 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
 
 	const handle = async (req: N8nRequest, res: http.ServerResponse, call: Call) => {
 		// n8n's routing: only the registered method and path reach the node
-		if (req.url !== registered || req.method !== httpMethod) {
+		const [urlPath, search = ''] = (req.url ?? '').split('?');
+		if (urlPath !== registered || req.method !== httpMethod) {
 			sendJson(res, 404, { code: 404, message: `The requested webhook "${req.method} ${req.url}" is not registered.` });
 			return;
 		}
+		// express's query parser: what n8n's getQueryData() returns (闲管家 signs in the query)
+		(req as N8nRequest & { query?: Record<string, string> }).query = Object.fromEntries(new URLSearchParams(search));
 		// n8n's rawBodyReader + parseBody (webhook-helpers parseRequestBody for a typeVersion 1 node)
 		if (flavour !== 'plain') {
 			core.parseIncomingMessage(req);

@@ -32,7 +32,7 @@ import { parseJsonBody, parseOrder } from './order';
 import type { CanonicalJson, FetchJson } from './platforms';
 import {
 	bodyProblem,
-	ignore,
+	ignore as ignoreAnswer,
 	methodProblem,
 	reject,
 	scrub,
@@ -59,8 +59,11 @@ export function signatureProblem(req: WebhookRequest, s: ResolvedWebhookSettings
 	if (!s.verify) return null;
 	const r = s.platform.verify({
 		headers: req.headers,
+		query: req.query ?? {},
 		rawBody: rawBytes(req.rawBody),
 		secret: s.secret,
+		appKey: s.appKey,
+		merchantSecret: s.merchantSecret,
 		now: req.now ?? Date.now(),
 		toleranceSeconds: s.tolerance,
 		options: s.platformOptions,
@@ -71,6 +74,7 @@ export function signatureProblem(req: WebhookRequest, s: ResolvedWebhookSettings
 /** Steps 1–9 (see the module comment) for a preset; `s` from resolveWebhookSettings. Not scrubbed: the caller scrubs. */
 export function decidePreset(req: WebhookRequest, s: ResolvedWebhookSettings): ShopWebhookDecision {
 	const { platform } = s;
+	const ignore = (event: string, message: string) => withAnswer(ignoreAnswer(event, message), platform.answer);
 	const method = methodProblem(req);
 	if (method) return method;
 	const raw = rawBytes(req.rawBody);
@@ -131,6 +135,12 @@ function overlay(p: PendingOrder, order: CanonicalJson, s: ResolvedWebhookSettin
 	return { body, mapping };
 }
 
+/** The 200 answer with the platform's own success fields (Platform.answer) added. */
+function withAnswer(d: WebhookDecision, answer: Readonly<Record<string, unknown>> | undefined): WebhookDecision {
+	if (answer && d.action === 'ignore') Object.assign(d.body, answer);
+	return d;
+}
+
 /** Step 10: overrides, shop, validation → accept (or 400 naming the field). Not scrubbed. */
 function finishPending(p: PendingOrder, order: CanonicalJson, s: ResolvedWebhookSettings, eventId: string | undefined): WebhookDecision {
 	try {
@@ -140,7 +150,7 @@ function finishPending(p: PendingOrder, order: CanonicalJson, s: ResolvedWebhook
 			action: 'accept',
 			order: parsed,
 			items: webhookItems(parsed, s.paidOutput),
-			ack: { received: true, orderId: parsed.orderId },
+			ack: { received: true, orderId: parsed.orderId, ...(s.platform.answer ?? {}) },
 			...(eventId === undefined ? {} : { eventId }),
 		};
 	} catch (e) {

@@ -5,7 +5,7 @@
  * answer. Shared by the canonical path (webhook.ts) and the platform presets (platformWebhook.ts).
  */
 import type { CanonicalOrder } from './order';
-import type { CanonicalJson, FetchJson, PlatformId } from './platforms/types';
+import type { CanonicalJson, FetchJson, PlatformId, QueryMap } from './platforms/types';
 import { headerValue, type HeaderMap } from './rawBody';
 import type { WebhookItem } from './webhookItems';
 
@@ -13,6 +13,8 @@ export interface WebhookRequest {
 	method: string | undefined;
 	/** Request headers (any case). */
 	headers: HeaderMap;
+	/** The query parameters of the request URL (platforms that sign there, e.g. 闲管家). Default {}. */
+	query?: QueryMap;
 	/** The body exactly as received; null/undefined for none. */
 	rawBody: Buffer | string | null | undefined;
 	/** The reader stopped at the size limit: the body is larger than the limit. */
@@ -33,6 +35,8 @@ export interface ErrorBody {
 }
 
 export interface IgnoredBody {
+	/** A platform's own success fields (Platform.answer), e.g. 闲管家 `result: "success"`. */
+	[extra: string]: unknown;
 	ignored: true;
 	/** The canonical event, the shop's own value when it is mapped to "ignore", or the platform's event (`order.updated`, `ping`). */
 	event: string;
@@ -46,8 +50,8 @@ export type WebhookDecision =
 			action: 'accept';
 			order: CanonicalOrder;
 			items: WebhookItem[];
-			/** Body of the immediate 202 answer. */
-			ack: { received: true; orderId: string };
+			/** Body of the immediate answer (plus the platform's own success fields, Platform.answer). */
+			ack: { received: true; orderId: string; [extra: string]: unknown };
 			/** Presets: the platform's own event / delivery id (for the log; idempotency stays (shop, orderId, sku)). */
 			eventId?: string;
 	  };

@@ -45,6 +45,10 @@ export interface WebhookSettings {
 	verifySignature?: boolean;
 	/** The shop signing secret; required when verifySignature is on. */
 	secret?: string;
+	/** The public id signed with the secret (闲管家 AppKey, 有赞 client_id): required by the platforms that sign with one. */
+	appKey?: string;
+	/** 闲管家 merchant rule: the merchant secret paired with the request's `mch_id`. */
+	merchantSecret?: string;
 	/** Default X-Signature. */
 	signatureHeader?: string;
 	/** Default X-Timestamp. */
@@ -86,6 +90,8 @@ export interface ResolvedWebhookSettings {
 	events: EventFilter;
 	verify: boolean;
 	secret: string;
+	appKey: string;
+	merchantSecret: string;
 	signatureHeader: string;
 	timestampHeader: string;
 	tolerance: number;
@@ -116,6 +122,13 @@ export function resolveWebhookSettings(s: WebhookSettings): ResolvedWebhookSetti
 	}
 	const verify = s.verifySignature !== false;
 	const secret = typeof s.secret === 'string' ? s.secret : '';
+	const paired = platformFor(s.platform ?? 'canonical');
+	if (verify && paired?.needsAppKey && (secret.trim() === '' || (s.appKey ?? '').trim() === '')) {
+		throw new WebhookConfigError(
+			secret.trim() === '' ? 'secret' : 'appKey',
+			`${paired.label} signs its calls with an app id and a secret: set both in the Auto Delivery Shop API credential (Platform ${paired.label}), or turn off "Verify Signature".`,
+		);
+	}
 	if (verify && secret.trim() === '') {
 		throw new WebhookConfigError(
 			'secret',
@@ -159,6 +172,7 @@ export function resolveWebhookSettings(s: WebhookSettings): ResolvedWebhookSetti
 	const signatureHeader = headerName('signatureHeader', s.signatureHeader, DEFAULT_SIGNATURE_HEADER);
 	const timestampHeader = headerName('timestampHeader', s.timestampHeader, DEFAULT_TIMESTAMP_HEADER);
 	const platform = resolvePlatform(s, eventValues, ignoreValues);
+	const appKey = typeof s.appKey === 'string' ? s.appKey.trim() : '';
 	return {
 		platform,
 		shop: shopFor(platform, s.shopName ?? ''),
@@ -166,6 +180,8 @@ export function resolveWebhookSettings(s: WebhookSettings): ResolvedWebhookSetti
 		events,
 		verify,
 		secret,
+		appKey,
+		merchantSecret: typeof s.merchantSecret === 'string' ? s.merchantSecret : '',
 		signatureHeader,
 		timestampHeader,
 		tolerance,

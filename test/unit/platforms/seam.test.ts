@@ -30,7 +30,7 @@ const NOW_S = 1_800_000_000;
 
 describe('registry', () => {
 	it('lists every platform once, the default first, each with its sources', () => {
-		expect(PLATFORMS.map((p) => p.id)).toEqual(['canonical', 'woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle', 'generic']);
+		expect(PLATFORMS.map((p) => p.id)).toEqual(['canonical', 'woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle', 'goofish', 'youzan', 'generic']);
 		expect(new Set(PLATFORMS.map((p) => p.label)).size).toBe(PLATFORMS.length);
 		for (const p of PLATFORMS) expect(p.sources.length).toBeGreaterThan(0);
 		expect(platformFor('shopify')).toBe(PLATFORMS[2]);
@@ -42,7 +42,7 @@ describe('registry', () => {
 		expect(shopFor(platformFor('shopify') as Platform, ' jsmith ')).toBe('shopify:jsmith');
 		expect(shopFor('canonical', 'mystore')).toBeNull();
 		expect(shopFor('generic', 'mystore')).toBeNull();
-		expect(PLATFORMS.filter((p) => isPreset(p)).map((p) => p.id)).toEqual(['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle']);
+		expect(PLATFORMS.filter((p) => isPreset(p)).map((p) => p.id)).toEqual(['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle', 'goofish', 'youzan']);
 	});
 });
 

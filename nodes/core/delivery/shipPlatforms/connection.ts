@@ -15,6 +15,8 @@
  *   invalid key answers 403 `invalid_token`): https://developer.paddle.com/api-reference/about/authentication,
  *   https://developer.paddle.com/api-reference/event-types/list-event-types,
  *   https://developer.paddle.com/errors/shared/invalid_token
+ * - 闲管家: 查询闲鱼店铺 `POST /api/open/user/authorize/list` (signed; https://s.apifox.cn/35842026-8755-4ac7-a61e-9b07fbcac599/api-93586388)
+ * - 有赞: `youzan.shop.get` 3.0.0 with the access token (not verified against the live platform)
  * - Taobao / Tmall: `taobao.trades.sold.increment.get` for the last minute, one trade a page
  *   (https://open.taobao.com/api.htm?docId=128&docType=2): proves the App Key, the signature and
  *   the Session Key; TOP errors are explained by taobao/client.ts
@@ -28,6 +30,10 @@ import { CallSequence, forgetShopifyToken, platformSecrets, shopifyToken } from 
 import { SHOP_NAME_QUERY, readShopName, shopifyGraphqlCall, shopifyTarget } from './shopify';
 import { PLATFORM_LABELS, PlatformAnswerError, baseUrl, text, urlText, type PaddleTarget, type PlatformTarget, type StripeTarget } from './types';
 import { readWooProbe, wooProbeCall, wooTarget } from './woocommerce';
+import { goofishCall, readGoofishAnswer } from '../../goofish';
+import { readYouzanAnswer, youzanCall } from '../../youzan';
+import { envelopeReader, goofishTarget } from './goofish';
+import { youzanTarget } from './youzan';
 
 export const STRIPE_API_URL = 'https://api.stripe.com';
 export const PADDLE_API_URL = 'https://api.paddle.com';
@@ -72,6 +78,8 @@ const REFUSED_HINTS: Record<PlatformTarget['platform'], string> = {
 	stripe: 'Check the secret key (live or test mode) or that the restricted key may read the Balance.',
 	paddle: 'Check the API key, that it is not revoked or expired, and that Sandbox matches the key (sandbox keys work only on the sandbox API).',
 	taobao: 'Check the App Key, App Secret, Sign Method and Session Key.',
+	goofish: 'Check the App Key and App Secret (闲管家 开放平台 → 应用管理).',
+	youzan: 'Check the Access Token (it expires: renew it in 有赞云).',
 };
 
 function failure(t: PlatformTarget, err: unknown, host: string): ShopConnectionCheck {
@@ -143,6 +151,21 @@ export async function checkPlatformConnection(target: PlatformTarget, timeoutMs 
 				);
 				void r;
 				return { ok: true, status: 200, message: `Connected to the Taobao router at ${host}: the Session Key may read the shop's trades.` };
+			}
+			case 'goofish': {
+				// 查询闲鱼店铺 (/api/open/user/authorize/list): read-only, proves the App Key and the signature
+				const t = goofishTarget(target);
+				const call = hostOf(goofishCall(t, '/api/open/user/authorize/list', {}, { timeoutMs, retries: 0 }));
+				const data = await calls.run(call, envelopeReader(readGoofishAnswer, '查询闲鱼店铺'));
+				const shops = Array.isArray(data.list) ? data.list.length : null;
+				return { ok: true, status: calls.status, message: `Connected to 闲管家 at ${host}${shops === null ? '' : ` (${shops} authorised 闲鱼 shop${shops === 1 ? '' : 's'})`}.` };
+			}
+			case 'youzan': {
+				// youzan.shop.get: read-only, proves the access token
+				const t = youzanTarget(target);
+				const data = await calls.run(hostOf(youzanCall(t, 'youzan.shop.get', '3.0.0', {}, { timeoutMs, retries: 0 })), envelopeReader(readYouzanAnswer, 'youzan.shop.get'));
+				const name = typeof data.name === 'string' ? ` “${data.name.slice(0, 60)}”` : '';
+				return { ok: true, status: calls.status, message: `Connected to 有赞 shop${name} at ${host}: the access token works.` };
 			}
 		}
 	} catch (err) {

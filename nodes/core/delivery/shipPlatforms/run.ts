@@ -16,7 +16,9 @@
 import { createHash } from 'node:crypto';
 
 import { HttpCallError, callWithRetry, type HttpCall } from '../../outbound';
+import { goofishSecrets } from '../../goofish';
 import { topSecrets } from '../../taobao';
+import { youzanSecrets } from '../../youzan';
 import { FULFILLMENT_CREATE_MUTATION, FULFILLMENT_ORDERS_QUERY, fulfillmentInput, readFulfillmentCreate, readFulfillmentOrders, readShopifyToken, shopifyGraphqlCall, shopifyOrderGid, shopifySecrets, shopifyTokenCall } from './shopify';
 import { PlatformAnswerError, type PlatformCall, type PlatformTarget, type ShopifyTarget, type WooCommerceTarget } from './types';
 import { readWooNote, readWooOrder, wooCompleteCall, wooNoteCall, wooSecrets } from './woocommerce';
@@ -34,6 +36,10 @@ export function platformSecrets(t: PlatformTarget): string[] {
 			return [t.apiKey].filter(Boolean);
 		case 'taobao':
 			return topSecrets(t);
+		case 'goofish':
+			return goofishSecrets(t);
+		case 'youzan':
+			return youzanSecrets(t);
 	}
 }
 

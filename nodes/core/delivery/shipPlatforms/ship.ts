@@ -24,7 +24,9 @@ import { ShipError, notSentMessage, notViewedMessage, revokedMessage, shipItem, 
 import { MAX_RETRIES } from '../shipRequest';
 import { platformSecrets, runPlatformShip, type PlatformShipDone } from './run';
 import { shopifyOrderGid, shopifyTarget } from './shopify';
-import { PLATFORM_LABELS, shipPlatform, type PlatformCall, type PlatformTarget, type ShipPlatformId, type TaobaoTarget } from './types';
+import { CALLING_PLATFORMS, PLATFORM_LABELS, shipPlatform, type GoofishTarget, type PlatformCall, type PlatformTarget, type ShipPlatformId, type TaobaoTarget, type YouzanTarget } from './types';
+import { goofishOrderNo, goofishShipOptions, goofishTarget, shipGoofish, type GoofishShipOptions } from './goofish';
+import { shipYouzan, youzanTarget, youzanTid } from './youzan';
 import { TAOBAO_SKU_FROM, TopApiError, topTarget, type TaobaoSkuFrom } from '../../taobao';
 import { shipTaobao, taobaoTid } from './taobao';
 import { WOO_NOTE_MODES, wooNoteText, wooOrderId, wooTarget, type WooNoteMode } from './woocommerce';
@@ -53,6 +55,8 @@ export interface PlatformShipInput {
 	taobaoIdentCode?: boolean;
 	/** Taobao: which field of a trade line is the SKU (as in the Taobao Trigger); used with identCode. Default outer_sku_id. */
 	taobaoSkuFrom?: TaobaoSkuFrom;
+	/** 闲管家: which ship call and its fields (goofish.ts; defaults documented there). */
+	goofishShip?: GoofishShipOptions;
 	/** Per call, as in ShipRequest: timeout (ms), extra attempts on 5xx / timeouts, first backoff (ms). */
 	timeoutMs?: number;
 	retries?: number;
@@ -66,11 +70,46 @@ export type PlatformShipOutcome = ShipOutcome & { platform: ShipPlatformId; plat
 
 interface Prepared {
 	platform: ShipPlatformId;
-	target: ReturnType<typeof wooTarget> | ReturnType<typeof shopifyTarget> | TaobaoTarget | null;
+	target: ReturnType<typeof wooTarget> | ReturnType<typeof shopifyTarget> | TaobaoTarget | GoofishTarget | YouzanTarget | null;
 	call: PlatformCall;
 	leaseMs: number;
 	wooNote: WooNoteMode;
+	goofish: Required<GoofishShipOptions>;
 }
+
+/** The preset's target with its fields checked. */
+function checkedTarget(t: PlatformTarget): Prepared['target'] {
+	switch (t.platform) {
+		case 'woocommerce':
+			return wooTarget(t);
+		case 'shopify':
+			return shopifyTarget(t);
+		case 'taobao':
+			return { ...topTarget(t), platform: 'taobao' };
+		case 'goofish':
+			return goofishTarget(t);
+		case 'youzan':
+			return youzanTarget(t);
+		default:
+			return null;
+	}
+}
+
+/** The platform's order id check (whole digits, E… for 有赞, a Shopify gid). */
+function checkOrderId(platform: ShipPlatformId, orderId: string): void {
+	if (platform === 'woocommerce') wooOrderId(orderId);
+	else if (platform === 'taobao') taobaoTid(orderId);
+	else if (platform === 'goofish') goofishOrderNo(orderId);
+	else if (platform === 'youzan') youzanTid(orderId);
+	else shopifyOrderGid(orderId);
+}
+
+const MARKS: Partial<Record<ShipPlatformId, string>> = {
+	woocommerce: 'completed',
+	taobao: 'sent (logistics.dummy.send ships the whole trade)',
+	goofish: 'shipped (闲管家 ships the whole order)',
+	youzan: 'shipped (logistics.online.confirm ships the whole trade)',
+};
 
 /** Checks everything before the store is touched; the lease covers every call the preset may make. */
 export function preparePlatformShip(input: PlatformShipInput): Prepared {
@@ -80,17 +119,19 @@ export function preparePlatformShip(input: PlatformShipInput): Prepared {
 	const { leaseMs: oneCallLease, ...call } = callOptions(input, MAX_RETRIES, 0);
 	let target: Prepared['target'] = null;
 	let calls = 0;
-	if (platform === 'woocommerce' || platform === 'shopify' || platform === 'taobao') {
+	const goofish = goofishShipOptions(input.goofishShip);
+	if ((CALLING_PLATFORMS as readonly string[]).includes(platform)) {
 		if (!input.target || input.target.platform !== platform) {
 			throw new ValidationError('platform', `The Auto Delivery Shop API credential is not set up for ${PLATFORM_LABELS[platform]}: choose ${PLATFORM_LABELS[platform]} as its Platform and fill in its fields.`);
 		}
-		target = input.target.platform === 'woocommerce' ? wooTarget(input.target) : input.target.platform === 'shopify' ? shopifyTarget(input.target) : { ...topTarget(input.target), platform: 'taobao' };
+		target = checkedTarget(input.target);
 		if (input.taobaoSkuFrom !== undefined && !TAOBAO_SKU_FROM.includes(input.taobaoSkuFrom)) throw new ValidationError('taobaoSkuFrom', `SKU From must be one of ${TAOBAO_SKU_FROM.join(', ')}.`);
 		// WooCommerce: the order, the note. Shopify: a token, the fulfillment orders, a fulfillment (two locations at most in the budget). Taobao: fullinfo.get (identCode), dummy.send.
-		calls = platform === 'woocommerce' ? (wooNote === 'none' ? 1 : 2) : platform === 'taobao' ? (input.taobaoIdentCode === true ? 2 : 1) : 4;
+		// 闲管家, 有赞: one call.
+		calls = platform === 'woocommerce' ? (wooNote === 'none' ? 1 : 2) : platform === 'taobao' ? (input.taobaoIdentCode === true ? 2 : 1) : platform === 'shopify' ? 4 : 1;
 	}
 	const perCall = oneCallLease - 30000;
-	return { platform, target, call, wooNote, leaseMs: Math.max(DEFAULT_SHIP_LEASE_MS, calls * perCall + 30000) };
+	return { platform, target, call, wooNote, goofish, leaseMs: Math.max(DEFAULT_SHIP_LEASE_MS, calls * perCall + 30000) };
 }
 
 /** Step 2: the order id fits the platform, and no other line of the order waits for its send. */
@@ -98,16 +139,12 @@ async function otherLinesUnsent(store: KeyStore, p: Prepared, deliveryId: number
 	const d = await store.getDeliveryById(deliveryId);
 	// missing, refunded, shipped, or not sent itself: beginShip gives the answer (and records the refusal)
 	if (!d || d.status === 'revoked' || d.status === 'shipped' || (d.status === 'claimed' && requireSent)) return null;
-	if (p.platform === 'woocommerce') wooOrderId(d.orderId);
-	else if (p.platform === 'taobao') taobaoTid(d.orderId);
-	else shopifyOrderGid(d.orderId);
+	checkOrderId(p.platform, d.orderId);
 	if (!requireSent) return null;
 	const unsent = (await store.getDeliveries({ orderId: d.orderId, shop: d.shop })).filter((o) => o.id !== d.id && o.status === 'claimed');
 	if (unsent.length === 0) return null;
 	const label = PLATFORM_LABELS[p.platform];
-	const message = `${orderLabel(d.shop, d.orderId)} has other lines not sent to the buyer yet (SKU ${unsent.map((o) => o.sku).join(', ')}): ${label} marks the whole order ${
-		p.platform === 'woocommerce' ? 'completed' : p.platform === 'taobao' ? 'sent (logistics.dummy.send ships the whole trade)' : 'fulfilled'
-	}, so doing it now would be fake shipping (虚假发货) for them. Send them first (Notify Buyer), or switch off "Require Sent" to override.`;
+	const message = `${orderLabel(d.shop, d.orderId)} has other lines not sent to the buyer yet (SKU ${unsent.map((o) => o.sku).join(', ')}): ${label} marks the whole order ${MARKS[p.platform] ?? 'fulfilled'}, so doing it now would be fake shipping (虚假发货) for them. Send them first (Notify Buyer), or switch off "Require Sent" to override.`;
 	return { outcome: 'not_sent', message, delivery: withoutKeys(d), platform: p.platform, platformNote: null };
 }
 
@@ -161,6 +198,10 @@ export async function shipViaPlatform(store: KeyStore, input: PlatformShipInput)
 	try {
 		if (p.target.platform === 'taobao') {
 			done = await shipTaobao(store, { target: p.target, delivery: lease.delivery, call: p.call, identCode: input.taobaoIdentCode === true, skuFrom: input.taobaoSkuFrom ?? 'outer_sku_id' });
+		} else if (p.target.platform === 'goofish') {
+			done = await shipGoofish(store, { target: p.target, delivery: lease.delivery, call: p.call, options: p.goofish });
+		} else if (p.target.platform === 'youzan') {
+			done = await shipYouzan(store, { target: p.target, delivery: lease.delivery, call: p.call });
 		} else {
 			const note = p.platform !== 'woocommerce' || p.wooNote === 'none' ? null : { text: wooNoteText(lease.delivery, await productName(store, lease.delivery.sku)), toCustomer: p.wooNote === 'customer' };
 			done = await runPlatformShip({ target: p.target, orderId: lease.delivery.orderId, call: p.call, note, notifyCustomer: input.notifyCustomer === true });

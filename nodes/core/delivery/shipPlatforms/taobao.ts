@@ -24,6 +24,7 @@ import { redactSecrets } from '../../secrets';
 import { type DeliveryWithKeys, type KeyStore } from '../../store';
 import { TopApiError, fullTrade, topCall, tradeLines, type TaobaoSkuFrom, type TopCallOptions } from '../../taobao';
 import { PlatformAnswerError, type PlatformCall, type TaobaoTarget } from './types';
+import { shippedSibling, type WholeOrderShipDone } from './wholeOrder';
 
 /** A Taobao trade id (tid): digits only, exactly as the delivery has it (19 digits today). */
 export function taobaoTid(orderId: string): string {
@@ -66,27 +67,14 @@ export interface TaobaoShipRequest {
 	skuFrom: TaobaoSkuFrom;
 }
 
-export interface TaobaoShipDone {
-	status: number | null;
-	attempts: number;
-	reference: string | null;
-	note: string | null;
-}
+export type TaobaoShipDone = WholeOrderShipDone;
 
 /** Ships the trade of `delivery` (or finds it shipped by a sibling). Throws TopApiError / ValidationError with every key redacted. */
 export async function shipTaobao(store: KeyStore, req: TaobaoShipRequest): Promise<TaobaoShipDone> {
 	const d = req.delivery;
 	const tid = taobaoTid(d.orderId);
-	const siblings = await store.getDeliveries({ orderId: d.orderId, shop: d.shop });
-	const shipped = siblings.find((o) => o.id !== d.id && o.status === 'shipped');
-	if (shipped) {
-		return {
-			status: null,
-			attempts: 0,
-			reference: shipped.shopReference,
-			note: `Taobao trade ${tid} was already sent with logistics.dummy.send when SKU ${shipped.sku} was shipped (dummy.send ships the whole trade): recorded without a second call.`,
-		};
-	}
+	const done = await shippedSibling(store, d, (sku) => `Taobao trade ${tid} was already sent with logistics.dummy.send when SKU ${sku} was shipped (dummy.send ships the whole trade): recorded without a second call.`);
+	if (done) return done;
 	const call: TopCallOptions = { timeoutMs: req.call.timeoutMs, retries: req.call.retries, backoffMs: req.call.backoffMs };
 	const secrets: string[] = [];
 	let feature = '';

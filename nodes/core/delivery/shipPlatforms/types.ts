@@ -3,16 +3,19 @@
  * Auto Delivery Shop API credential, and the error a platform's answer raises when it cannot be
  * read. WooCommerce and Shopify have a fulfil call; Stripe, Lemon Squeezy and Paddle Billing do not
  * (a paid order there needs no shipping step), so their presets only record the shipment. Taobao /
- * Tmall sends the trade with logistics.dummy.send (taobao.ts).
+ * Tmall sends the trade with logistics.dummy.send (taobao.ts); 闲管家 and 有赞 ship without a carrier
+ * (cnShip.ts).
  */
 import { ValidationError } from '../../errors';
+import type { GoofishTarget as GoofishApiTarget } from '../../goofish';
 import type { TopTarget } from '../../taobao';
+import type { YouzanTarget as YouzanApiTarget } from '../../youzan';
 
-export const SHIP_PLATFORMS = ['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle', 'taobao'] as const;
+export const SHIP_PLATFORMS = ['woocommerce', 'shopify', 'stripe', 'lemonsqueezy', 'paddle', 'taobao', 'goofish', 'youzan'] as const;
 export type ShipPlatformId = (typeof SHIP_PLATFORMS)[number];
 
 /** Platforms whose preset calls the shop; the others record only. */
-export const CALLING_PLATFORMS = ['woocommerce', 'shopify', 'taobao'] as const;
+export const CALLING_PLATFORMS = ['woocommerce', 'shopify', 'taobao', 'goofish', 'youzan'] as const;
 
 export const PLATFORM_LABELS: Record<ShipPlatformId, string> = {
 	woocommerce: 'WooCommerce',
@@ -21,6 +24,8 @@ export const PLATFORM_LABELS: Record<ShipPlatformId, string> = {
 	lemonsqueezy: 'Lemon Squeezy',
 	paddle: 'Paddle Billing',
 	taobao: 'Taobao / Tmall',
+	goofish: '闲鱼 / 闲管家',
+	youzan: '有赞 Youzan',
 };
 
 /** A WordPress + WooCommerce store (REST API v3, consumer key and secret). */
@@ -74,7 +79,17 @@ export interface TaobaoTarget extends TopTarget {
 	platform: 'taobao';
 }
 
-export type PlatformTarget = WooCommerceTarget | ShopifyTarget | StripeTarget | PaddleTarget | TaobaoTarget;
+/** A 闲鱼 shop through 闲管家: the app's App Key / App Secret (and the merchant variant's mch_id / mch_secret). */
+export interface GoofishTarget extends GoofishApiTarget {
+	platform: 'goofish';
+}
+
+/** A 有赞 shop: its access token (and the app's client id / secret, scrubbed from errors). */
+export interface YouzanTarget extends YouzanApiTarget {
+	platform: 'youzan';
+}
+
+export type PlatformTarget = WooCommerceTarget | ShopifyTarget | StripeTarget | PaddleTarget | TaobaoTarget | GoofishTarget | YouzanTarget;
 
 /** Timeout, retries and backoff of each call (checked by callOptions). */
 export interface PlatformCall {

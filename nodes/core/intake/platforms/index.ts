@@ -10,12 +10,14 @@
  */
 import { canonical } from './canonical';
 import { generic } from './generic';
+import { goofish } from './goofish';
 import { lemonSqueezy } from './lemonsqueezy';
 import { paddle } from './paddle';
 import { shopify } from './shopify';
 import { stripe } from './stripe';
 import type { Platform, PlatformId } from './types';
 import { woocommerce } from './woocommerce';
+import { youzan } from './youzan';
 
 export * from './types';
 export { canonical, classifyCanonical } from './canonical';
@@ -25,10 +27,12 @@ export { shopify } from './shopify';
 export { stripe } from './stripe';
 export { lemonSqueezy } from './lemonsqueezy';
 export { paddle } from './paddle';
+export { goofish, goofishOptions } from './goofish';
+export { youzan, youzanOptions, decodeYouzanMsg } from './youzan';
 export { DIGEST_ENCODINGS, HMAC_ALGORITHMS, type DigestEncoding, type HmacAlgorithm } from './hmac';
 
 /** Every platform, in the order Shop Webhook lists them (the default first). */
-export const PLATFORMS: readonly Platform[] = [canonical, woocommerce, shopify, stripe, lemonSqueezy, paddle, generic];
+export const PLATFORMS: readonly Platform[] = [canonical, woocommerce, shopify, stripe, lemonSqueezy, paddle, goofish, youzan, generic];
 
 /** The platform with this id, or undefined. */
 export function platformFor(id: string): Platform | undefined {

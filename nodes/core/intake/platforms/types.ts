@@ -12,7 +12,10 @@
  */
 import type { HeaderMap } from '../rawBody';
 
-export type PlatformId = 'canonical' | 'woocommerce' | 'shopify' | 'stripe' | 'lemonsqueezy' | 'paddle' | 'generic';
+export type PlatformId = 'canonical' | 'woocommerce' | 'shopify' | 'stripe' | 'lemonsqueezy' | 'paddle' | 'goofish' | 'youzan' | 'generic';
+
+/** The query parameters of the request URL, as the web server parsed them (a repeated name gives a list). */
+export type QueryMap = Record<string, string | string[] | undefined>;
 
 /** Seller settings of one platform (from Shop Webhook's parameters); each platform documents its own keys. */
 export type PlatformOptions = Record<string, unknown>;
@@ -20,10 +23,19 @@ export type PlatformOptions = Record<string, unknown>;
 export interface VerifyInput {
 	/** Request headers (any case): read them with headerValue(). */
 	headers: HeaderMap;
+	/** The query parameters of the request URL (闲管家 signs with `appid`, `timestamp`, `sign` there); none = {}. */
+	query?: QueryMap;
 	/** The body exactly as received. */
 	rawBody: Buffer;
 	/** The webhook signing secret from the credential (never echoed in a message). */
 	secret: string;
+	/**
+	 * The public id the platform signs together with the secret (闲管家 AppKey, 有赞 client_id); ''
+	 * (or absent) for platforms that sign with the secret alone.
+	 */
+	appKey?: string;
+	/** A second secret some platforms pair with an id sent in the request (闲管家 merchant rule: mch_secret for `mch_id`); none = ''. */
+	merchantSecret?: string;
 	/** Current time in milliseconds. */
 	now: number;
 	/** Allowed clock difference in seconds for platforms that sign a timestamp. */
@@ -49,7 +61,7 @@ export type VerifyResult =
 export type CanonicalJson = Record<string, unknown>;
 
 /** A GET (or other) call to the platform's API with the seller's API credential; resolves to the parsed JSON answer. */
-export type FetchJson = (req: { method?: 'GET' | 'POST'; url: string; query?: Record<string, string> }) => Promise<unknown>;
+export type FetchJson = (req: { method?: 'GET' | 'POST'; url: string; query?: Record<string, string>; body?: Record<string, unknown> }) => Promise<unknown>;
 
 export type Classification =
 	| {
@@ -86,6 +98,8 @@ export interface Platform {
 	label: string;
 	/** The published pages / official SDK files this preset follows. */
 	sources: readonly string[];
+	/** The platform signs with an app id and a secret (VerifyInput.appKey must be set). */
+	needsAppKey?: boolean;
 	/** Content types the platform sends signed events with (default: JSON only). */
 	contentTypes?: readonly string[];
 	/**
@@ -93,6 +107,11 @@ export interface Platform {
 	 * WooCommerce's `webhook_id=…` ping when a webhook is saved). Returns the answer body, or null.
 	 */
 	ping?(req: { headers: HeaderMap; rawBody: Buffer }): Record<string, unknown> | null;
+	/**
+	 * Fields the platform needs in a 200 answer to count the call delivered (闲管家: `result:
+	 * "success"`, 有赞: `code: 0`); added to the acknowledgement and to the `{ignored: true}` answer.
+	 */
+	answer?: Readonly<Record<string, unknown>>;
 	/**
 	 * Checks the seller's options once, when the settings are read: throws ValidationError naming
 	 * `platformOptions.<key>` for an unusable one (answered as a configuration error, never as 4xx).
