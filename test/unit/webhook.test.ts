@@ -11,6 +11,7 @@ import { signPayload } from '../../nodes/core/intake';
 import {
 	WebhookConfigError,
 	decideWebhook,
+	decideWithoutBody,
 	headerValue,
 	readRawBody,
 	resolveWebhookSettings,
@@ -458,6 +459,16 @@ describe('decideWebhook: method, content type and size', () => {
 		expect(rejected(decideWebhook({ ...signed(''), rawBody: null, truncated: true }, BASE), 413).error).toBe(
 			'body is too large (more than 1000000 bytes, at most 1000000 bytes).',
 		);
+	});
+});
+
+describe('decideWithoutBody: the raw body is gone (n8n read multipart itself)', () => {
+	it('still answers 415 for a refused Content-Type and 405 for a method, else null (the body was needed)', () => {
+		const multipart = { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' } };
+		expect(decideWithoutBody(multipart, BASE)).toMatchObject({ action: 'reject', status: 415, body: { field: 'content-type' } });
+		expect(decideWithoutBody({ method: 'PUT', headers: {} }, BASE)).toMatchObject({ status: 405 });
+		expect(decideWithoutBody({ method: 'POST', headers: { 'content-type': 'application/json' } }, BASE)).toBeNull();
+		expect(decideWithoutBody(multipart, { ...BASE, acceptAnyContentType: true })).toBeNull();
 	});
 });
 
