@@ -87,7 +87,7 @@ export async function importKeys(ctx: StoreContext, input: ImportInput): Promise
 	if (first.done) {
 		throw new ValidationError(
 			'keys',
-			`No key to import: ${result.received === 0 ? 'the input is empty' : `all ${result.received} line(s) are blank or invalid (control characters, or longer than ${MAX_KEY_LENGTH} characters)`}. Nothing was imported.`,
+			`No key to import: ${result.received === 0 ? 'the input is empty' : `all ${result.received} line(s) are blank or invalid (control characters, or longer than ${MAX_KEY_LENGTH} characters)`}.`,
 		);
 	}
 	async function* all(): AsyncGenerator<NewKeyRow[]> {
