@@ -276,7 +276,7 @@ describe('e2e: the bad-input corpus through a real n8n 2.41.1', () => {
 		expect(Object.keys(await storeCounts())).toEqual(expect.arrayContaining(['ad_keys', 'ad_deliveries']));
 	});
 
-	it('still delivers a valid order afterwards, and answers its exact replay inside the window the same', async () => {
+	it('still delivers a valid order afterwards (its exact replay inside the window answered the same) and imports a good key file', async () => {
 		const c: CorpusCase = { name: 'valid', target: 'order-paid', why: 'a valid order', body: { order: {} }, expect: { status: 200, by: 'workflow' }, file: 'valid' };
 		const p = placeholders(c);
 		const req = webhookRequest(c, p, SIGNING_SECRET);
@@ -294,6 +294,12 @@ describe('e2e: the bad-input corpus through a real n8n 2.41.1', () => {
 		await sleep(500);
 		expect(smtpBuyer.messages.filter((m) => m.to.includes(p.email))).toHaveLength(1);
 		expect(await alive()).toBe(true);
+		// and the import form still imports a good file
+		const fresh = [`CORPUSKEY-NEW-${rand()}`, `CORPUSKEY-NEW-${rand()}`];
+		KEYS.push(...fresh);
+		const imported = await submitForm(n8n.formUrl(PATHS['import-form']), basicAuth('seller', FORM_PASSWORD), [SKU, '', { content: fresh.join('\n'), fileName: 'keys.txt' }, 'TXT (one key per line)', '1']);
+		expect(imported.title).toBe('Keys imported / 导入完成');
+		expect(imported.message).toContain('Imported / 新增: 2');
 		// no key in plain text in anything n8n printed
 		const logs = n8n.logs();
 		expect(KEYS.filter((k) => logs.includes(k))).toEqual([]);
