@@ -7,7 +7,7 @@ import type { ServerResponse } from 'http';
 
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import { completeWebhook, decideShopWebhook, readRawBody, resolveWebhookSettings, type QueryMap, type RawBodyRequest, type WebhookDecision, type WebhookSettings } from '../core/intake';
+import { completeWebhook, decideShopWebhook, decideWithoutBody, readRawBody, resolveWebhookSettings, type QueryMap, type RawBodyRequest, type WebhookDecision, type WebhookSettings } from '../core/intake';
 import { configError, webhookSettingsError } from '../shared/errors';
 import { SHOP_API_CREDENTIAL, webhookKeysFromCredentials } from '../shared/shopApi';
 import { platformFetch } from './platformApi';
@@ -18,7 +18,6 @@ const RESPOND_TO_WEBHOOK = 'n8n-nodes-base.respondToWebhook';
 export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const node = this.getNode();
 	const req = this.getRequestObject() as unknown as RawBodyRequest & { method?: string };
-	const res = this.getResponseObject() as unknown as ServerResponse;
 	const responseMode = this.getNodeParameter('responseMode', 'onReceived') as string;
 	checkRespondNode(this, responseMode);
 
@@ -38,6 +37,9 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 
 	const raw = await readRawBody(req, settings.maxBodyBytes ?? 1_000_000);
 	if (raw.source === 'parsedBody' && settings.verifySignature !== false) {
+		// n8n reads multipart/form-data itself: a Content-Type we refuse anyway is the caller's 415, not our 500
+		const early = decideWithoutBody({ method: req.method, headers: req.headers }, settings);
+		if (early) return answerWithout(this, early);
 		throw new NodeOperationError(node, 'The raw request body is not available, so the signature cannot be checked', {
 			description:
 				'Something before this node consumed the request body. Shop Webhook needs the exact bytes the shop signed (req.rawBody in n8n).',
@@ -60,20 +62,23 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 			});
 		}
 	}
-	if (decision.action !== 'accept') {
-		writeJson(res, decision.status, decision.body, decision.headers);
-		const detail = decision.action === 'reject' ? decision.body.error : decision.body.message;
-		const message = `Shop Webhook "${node.name}" answered ${decision.status} without starting the workflow: ${detail}`;
-		if (decision.action === 'reject') this.logger.warn(message, { status: decision.status, field: decision.body.field });
-		else this.logger.info(message, { status: decision.status });
-		return { noWebhookResponse: true };
-	}
+	if (decision.action !== 'accept') return answerWithout(this, decision);
 
 	const items: INodeExecutionData[] = decision.items.map((json) => ({ json: json as unknown as IDataObject }));
 	return {
 		workflowData: [items],
 		...(responseMode === 'onReceived' ? { webhookResponse: decision.ack } : {}),
 	};
+}
+
+/** Answers a rejected or ignored call at once, logs why, and starts nothing. */
+function answerWithout(ctx: IWebhookFunctions, decision: Exclude<WebhookDecision, { action: 'accept' }>): IWebhookResponseData {
+	writeJson(ctx.getResponseObject() as unknown as ServerResponse, decision.status, decision.body, decision.headers);
+	const detail = decision.action === 'reject' ? decision.body.error : decision.body.message;
+	const message = `Shop Webhook "${ctx.getNode().name}" answered ${decision.status} without starting the workflow: ${detail}`;
+	if (decision.action === 'reject') ctx.logger.warn(message, { status: decision.status, field: decision.body.field });
+	else ctx.logger.info(message, { status: decision.status });
+	return { noWebhookResponse: true };
 }
 
 /**

@@ -263,6 +263,16 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
 				req._body = true;
 			};
 		}
+		if (flavour === 'n8n' && req.contentType === 'multipart/form-data') {
+			// n8n parses multipart itself (webhook-helpers parseRequestBody → formidable): the stream is
+			// consumed, req.body holds the fields, and there are no raw bytes left to read
+			await readAll(req);
+			req._body = true;
+			req.body = { data: {}, files: {} };
+			req.readRawBody = async () => {
+				throw new Error('stream is not readable');
+			};
+		}
 		if (flavour === 'n8n' && !req.contentType?.startsWith('multipart/')) {
 			await req.readRawBody();
 			if (req.rawBody?.length) {

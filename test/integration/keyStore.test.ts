@@ -57,6 +57,21 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(row).toMatchObject({ sku: 'IMP', name: 'Import Test', available: 4, assigned: 0, total: 4, unlimited: false });
 		});
 
+		it('input without a single key (empty, blank, invalid, binary) is refused and writes nothing: no product, no event', async () => {
+			const before = await dumpTables(store);
+			const binary = Buffer.from([0, 0xff, 0xfe, 0, 0x1b, 0x5b, 0x80]).toString('latin1');
+			for (const keys of [[], ['', '   '], ['bad\u0007key', 'x'.repeat(5000)], [binary], (async function* () {})()]) {
+				await expect(store.importKeys({ sku: 'EMPTY-IMPORT', keys, productName: 'Never created' })).rejects.toThrow(ValidationError);
+			}
+			await expect(store.importKeys({ sku: 'EMPTY-IMPORT', keys: [] })).rejects.toThrow('No key to import: the input is empty.');
+			await expect(store.importKeys({ sku: 'EMPTY-IMPORT', keys: ['', 'a\u0000b'] })).rejects.toThrow(/all 2 line\(s\) are blank or invalid/);
+			expect(await dumpTables(store)).toBe(before);
+			expect(await store.stock('EMPTY-IMPORT')).toEqual([]);
+			// only duplicates still is an import (of nothing new)
+			await store.importKeys({ sku: 'DUP-ONLY', keys: ['DUP-1'] });
+			expect(await store.importKeys({ sku: 'DUP-ONLY', keys: ['DUP-1'] })).toMatchObject({ imported: 0, duplicate: 1 });
+		});
+
 		it('claims sequentially in import order, masked by default; a replay returns the same keys', async () => {
 			await store.importKeys({ sku: 'SEQ', keys: ['SEQ-KEY-0001-AAAA', 'SEQ-KEY-0002-BBBB', 'SEQ-KEY-0003-CCCC', 'SEQ-KEY-0004-DDDD'] });
 			const r = await store.claim({ orderId: 'O-SEQ-1', sku: 'SEQ', quantity: 2, buyer: { id: 'u1', name: '小明', email: 'b@example.com', ip: '203.0.113.7' }, amount: '100.50', shop: 'helloworld' });

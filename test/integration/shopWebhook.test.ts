@@ -211,6 +211,13 @@ describe('Shop Webhook in an n8n-like webhook server (defaults: order.paid, sign
 			}
 		});
 
+		it('multipart/form-data, which n8n reads itself before the node runs → 415, not a 500 about the missing raw body', async () => {
+			const a = await sendSigned(h.url, '--XyZ\r\nContent-Disposition: form-data; name="order"\r\n\r\n{}\r\n--XyZ--\r\n', { headers: { 'Content-Type': 'multipart/form-data; boundary=XyZ' } });
+			expect(a.status).toBe(415);
+			expect(a.body).toEqual({ error: 'Content-Type "multipart/form-data" is not accepted: send the order as application/json.', field: 'content-type' });
+			expectNothingEmitted(await settled(h));
+		});
+
 		it('a huge body → 413', async () => {
 			const huge = JSON.stringify({ ...ORDER, note: 'x'.repeat(1_000_000) });
 			const a = await sendSigned(h.url, huge);

@@ -11,6 +11,7 @@ import { signPayload } from '../../nodes/core/intake';
 import {
 	WebhookConfigError,
 	decideWebhook,
+	decideWithoutBody,
 	headerValue,
 	readRawBody,
 	resolveWebhookSettings,
@@ -367,6 +368,20 @@ describe('decideWebhook: bad payloads → 400 naming the field, nothing emitted'
 		expect(rejected(none, 400).field).toBe('body');
 	});
 
+	it('JSON nested 10,000 levels deep is a 400 saying so (not "not valid JSON", not a stack overflow); 100 levels still parse', () => {
+		const tooDeep = { error: 'body is nested too deeply (more than 100 levels of objects and arrays).', field: 'body' };
+		expect(bad('['.repeat(10_000) + ']'.repeat(10_000))).toEqual(tooDeep);
+		expect(bad(json({ ...EXAMPLE, note: 'x' }).replace('"x"', '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000)))).toEqual(tooDeep);
+		expect(bad('{"a":'.repeat(101) + '1' + '}'.repeat(101))).toEqual(tooDeep);
+		// truncated: deep and unterminated is still "too deep", never a RangeError
+		expect(bad('['.repeat(200_000))).toEqual(tooDeep);
+		// brackets inside strings (escaped quotes too) do not count; 99 levels under the order object parse
+		const inText = { ...EXAMPLE, buyer: { ...EXAMPLE.buyer, name: '[[[{"\\"'.repeat(20) } };
+		expect(accepted(decideWebhook(signed(json(inText)), BASE)).order.buyer?.name).toBe(inText.buyer.name.trim());
+		const deepOk = json({ ...EXAMPLE, note: 'x' }).replace('"x"', '['.repeat(99) + ']'.repeat(99));
+		expect(accepted(decideWebhook(signed(deepOk), BASE)).order.orderId).toBe(EXAMPLE.orderId);
+	});
+
 	it('a mapping that points nowhere names the canonical field and the shop path', () => {
 		const settings: WebhookSettings = { ...BASE, mapping: { orderId: 'data.tid', items: 'data.orders' } };
 		const b = bad({ event: 'order.paid', data: { orders: [{ sku: 'A', quantity: 1 }] } }, settings);
@@ -444,6 +459,16 @@ describe('decideWebhook: method, content type and size', () => {
 		expect(rejected(decideWebhook({ ...signed(''), rawBody: null, truncated: true }, BASE), 413).error).toBe(
 			'body is too large (more than 1000000 bytes, at most 1000000 bytes).',
 		);
+	});
+});
+
+describe('decideWithoutBody: the raw body is gone (n8n read multipart itself)', () => {
+	it('still answers 415 for a refused Content-Type and 405 for a method, else null (the body was needed)', () => {
+		const multipart = { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x' } };
+		expect(decideWithoutBody(multipart, BASE)).toMatchObject({ action: 'reject', status: 415, body: { field: 'content-type' } });
+		expect(decideWithoutBody({ method: 'PUT', headers: {} }, BASE)).toMatchObject({ status: 405 });
+		expect(decideWithoutBody({ method: 'POST', headers: { 'content-type': 'application/json' } }, BASE)).toBeNull();
+		expect(decideWithoutBody(multipart, { ...BASE, acceptAnyContentType: true })).toBeNull();
 	});
 });
 

@@ -19,7 +19,7 @@
  */
 import { isIP } from 'net';
 import { ValidationError } from '../errors';
-import { isJsonObject, parseJsonExact } from './json';
+import { isJsonObject, JsonDepthError, MAX_JSON_DEPTH, parseJsonExact } from './json';
 import { checkFieldMapping, orderFields, type FieldRead, type OrderMapping } from './mapping';
 import { ID_MAX, optionalAmount, optionalText, positiveInt, requireId } from '../validate';
 
@@ -100,7 +100,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * Numbers keep their exact digits (json.ts): `JSON.parse` would turn the order ids
  * 2840188394502391201 and 2840188394502391202 into the same double, and the second order into a
  * replay of the first. A key that appears twice in one object with different values is refused
- * (which one would count is ambiguous, and the body is signed input).
+ * (which one would count is ambiguous, and the body is signed input). Objects and arrays nested
+ * more than MAX_JSON_DEPTH (100) levels deep are refused by name (json.ts).
  */
 export function parseJsonBody(raw: Buffer | string, maxBytes = DEFAULT_MAX_BODY_BYTES): unknown {
 	const size = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.length;
@@ -124,6 +125,9 @@ export function parseJsonBody(raw: Buffer | string, maxBytes = DEFAULT_MAX_BODY_
 	try {
 		return parseJsonExact(text);
 	} catch (e) {
+		if (e instanceof JsonDepthError) {
+			throw new ValidationError('body', `body is nested too deeply (more than ${MAX_JSON_DEPTH} levels of objects and arrays).`);
+		}
 		const msg = String((e as Error)?.message ?? '');
 		if (/duplicate key/i.test(msg)) {
 			const key = /'([^']{0,60})'/.exec(msg)?.[1];

@@ -98,6 +98,17 @@ export function decideShopWebhook(req: WebhookRequest, settings: WebhookSettings
 }
 
 /**
+ * The answer for a request whose raw body is gone (something before the node consumed it — n8n
+ * parses multipart/form-data itself): the checks that come before the body (405 for the method,
+ * 415 for the Content-Type) still answer; null when the request passes them (then the body was
+ * needed, and the caller reports that it is missing).
+ */
+export function decideWithoutBody(req: Omit<WebhookRequest, 'rawBody' | 'truncated'>, settings: WebhookSettings): Extract<WebhookDecision, { action: 'reject' }> | null {
+	const d = decideShopWebhook({ ...req, rawBody: null, truncated: false }, settings);
+	return d.action === 'reject' && (d.status === 405 || d.status === 415) ? d : null;
+}
+
+/**
  * See the module comment. Throws WebhookConfigError for unusable settings, never for a bad
  * request — and for a call that needs the platform's API (use decideShopWebhook for those).
  */

@@ -15,6 +15,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * Imports keys: trims, drops blanks, counts invalid ones (control characters, longer than
  * MAX_KEY_LENGTH), skips duplicates within the input and against the store (same fingerprint
  * for the sku), seals the rest. Commits in chunks so claims keep running during a big import.
+ * Input without a single key (empty, only blank or invalid lines) throws ValidationError('keys')
+ * and writes nothing: no product, no event.
  */
 export async function importKeys(ctx: StoreContext, input: ImportInput): Promise<ImportResult> {
 	const sku = requireId('sku', input.sku, 'SKU');
@@ -23,13 +25,6 @@ export async function importKeys(ctx: StoreContext, input: ImportInput): Promise
 	if (batchId.length > 64) throw new ValidationError('batchId', 'Batch ID is too long (at most 64 characters).');
 	const productName = optionalText('productName', input.productName, 255);
 	const now = Date.now();
-
-	await retryBusy(async () =>
-		ctx.db(ctx.t.products)
-			.insert({ sku, name: productName ?? sku, low_stock_threshold: null, fixed_content: null, created_at: now, updated_at: now })
-			.onConflict('sku')
-			.ignore(),
-	);
 	const maxRow = await ctx.db(ctx.t.keys).where({ sku }).max({ m: 'seq' }).first();
 	let seq = Number(maxRow?.m ?? 0) + 1;
 
@@ -85,7 +80,27 @@ export async function importKeys(ctx: StoreContext, input: ImportInput): Promise
 		}
 		if (rows.length) yield rows;
 	}
-	result.imported = await ctx.dialect.bulkInsertKeys(ctx.db, ctx.t, chunks());
+	// The first chunk is prepared before anything is written: input without a single key (an empty
+	// or unreadable file) is refused and writes nothing — no product, no event.
+	const pending = chunks();
+	const first = await pending.next();
+	if (first.done) {
+		throw new ValidationError(
+			'keys',
+			`No key to import: ${result.received === 0 ? 'the input is empty' : `all ${result.received} line(s) are blank or invalid (control characters, or longer than ${MAX_KEY_LENGTH} characters)`}.`,
+		);
+	}
+	async function* all(): AsyncGenerator<NewKeyRow[]> {
+		yield first.value;
+		yield* pending;
+	}
+	await retryBusy(async () =>
+		ctx.db(ctx.t.products)
+			.insert({ sku, name: productName ?? sku, low_stock_threshold: null, fixed_content: null, created_at: now, updated_at: now })
+			.onConflict('sku')
+			.ignore(),
+	);
+	result.imported = await ctx.dialect.bulkInsertKeys(ctx.db, ctx.t, all());
 	result.duplicate = valid - result.imported;
 	await ctx.event(ctx.db, 'imported', {
 		sku,
