@@ -37,7 +37,7 @@ export class AutoDeliveryShopApi implements ICredentialType {
 				{ name: 'Taobao / Tmall', value: 'taobao', description: 'Taobao Open Platform (TOP): App Key, App Secret and the seller’s Session Key' },
 				{ name: 'WooCommerce', value: 'woocommerce', description: 'REST API consumer key and secret (WooCommerce > Settings > Advanced > REST API)' },
 				{ name: '闲鱼 / 闲管家 (Goofish)', value: 'goofish', description: '闲管家 open platform app: App Key and App Secret (order push and shipping)' },
-				{ name: '有赞 (Youzan)', value: 'youzan', description: '有赞云 app: Client ID and Client Secret (push messages), the shop’s access token (shipping)' },
+				{ name: '有赞 (Youzan)', value: 'youzan', description: '有赞云 app: Client ID and Client Secret (push messages), the shop’s access token (shipping, refunded lines)' },
 			],
 			default: 'custom',
 		},
@@ -336,7 +336,7 @@ export class AutoDeliveryShopApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'The shop’s access token (for Mark Shipped: youzan.logistics.online.confirm). It expires: renew it and paste it here.',
+			description: 'The shop’s access token: Mark Shipped confirms trades with it (youzan.logistics.online.confirm), Shop Webhook reads a refunded trade with it to revoke only the refunded lines (youzan.trade.get). It expires: renew it and paste it here.',
 			displayOptions: youzan,
 		},
 		{

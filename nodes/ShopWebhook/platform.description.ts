@@ -161,7 +161,12 @@ export const platformProperties: INodeProperties[] = [
 			{ name: 'Item ID', value: 'item_id' },
 		], 'Which field of an order line is the SKU of the key pool (SKU code = 规格编码 outer_sku_id)'),
 		key('paidTypes', 'Paid Message Types', 'trade_TradePaid', 'Message types that mean paid, comma-separated'),
-		key('refundTypes', 'Refund Message Types', 'trade_refund_RefundSuccess', 'Message types that mean refunded (the whole order), comma-separated'),
+		key('refundTypes', 'Refund Message Types', 'trade_refund_RefundSuccess', 'Message types that mean refunded, comma-separated'),
+		choice('refundLines', 'Refunded Lines', [
+			{ name: 'Look Up the Trade', value: 'trade' },
+			{ name: 'Whole Order', value: 'whole_order' },
+		], "How a refund naming order lines (oids) finds their SKUs: read the trade (youzan.trade.get with the Shop API credential's Access Token; revokes only those lines), or revoke the whole order"),
+		key('tradeGetVersion', 'Trade API Version', '4.0.0', 'The version of youzan.trade.get used to read a refunded trade'),
 	], forPlatform('youzan')),
 	optionsFor('genericSignature', 'Signature Scheme', [
 		key('header', 'Signature Header', 'X-Signature', 'The header holding the signature'),

@@ -1,8 +1,9 @@
 /**
  * The platform API calls a preset may need to finish an order its webhook does not fully carry
- * (Stripe's Checkout line items, Paddle's customer and refunded lines, 闲管家's order details), made
- * with the Shop API credential: Stripe secret key / Paddle API key as a Bearer token, 闲管家 signed. The credential's API URL
- * override (for a local stand-in of the platform) replaces the platform's own origin.
+ * (Stripe's Checkout line items, Paddle's customer and refunded lines, 闲管家's order details, 有赞's
+ * refunded lines), made with the Shop API credential: Stripe secret key / Paddle API key as a Bearer
+ * token, 闲管家 signed, 有赞 with the access token. The credential's API URL override (for a local
+ * stand-in of the platform) replaces the platform's own origin.
  */
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
@@ -10,6 +11,7 @@ import { callWithRetry } from '../core/outbound';
 import type { FetchJson, PlatformId } from '../core/intake';
 import { ValidationError } from '../core/errors';
 import { GOOFISH_API_URL, goofishCall } from '../core/goofish';
+import { YOUZAN_API_URL, youzanCall, type YouzanTarget } from '../core/youzan';
 import type { GoofishTarget } from '../core/delivery';
 import { platformTargetFromCredentials } from '../shared/shopApi';
 
@@ -56,9 +58,29 @@ function goofishFetch(credentials: ICredentialDataDecryptedObject): FetchJson {
 	};
 }
 
+/**
+ * 有赞: `POST <API URL>/<api>/<version>?access_token=…` (nodes/core/youzan); the preset's URL is on
+ * https://open.youzanyun.com/api, replaced by the credential's API URL when set.
+ */
+function youzanFetch(credentials: ICredentialDataDecryptedObject): FetchJson {
+	return async ({ url, body }) => {
+		const target = platformTargetFromCredentials(credentials, 'youzan') as YouzanTarget;
+		if (target.accessToken === '') {
+			throw new ValidationError(
+				'credentials',
+				'This 有赞 refund names order lines (oids): finding their SKUs reads the trade (youzan.trade.get), which needs the Access Token in the Auto Delivery Shop API credential. Nothing was revoked; set the token and 有赞 sends the message again.',
+			);
+		}
+		const [api, version] = (url.startsWith(YOUZAN_API_URL) ? url.slice(YOUZAN_API_URL.length) : new URL(url).pathname).split('/').filter((p) => p !== '').slice(-2);
+		const result = await callWithRetry(youzanCall(target, api, version, body ?? {}, { timeoutMs: 10000, retries: 2 }));
+		return result.data;
+	};
+}
+
 /** A FetchJson for the platform, or one that explains what the credential lacks. */
 export function platformFetch(platform: PlatformId, credentials: ICredentialDataDecryptedObject): FetchJson {
 	if (platform === 'goofish') return goofishFetch(credentials);
+	if (platform === 'youzan') return youzanFetch(credentials);
 	const access = apiAccess(platform, credentials);
 	return async ({ method = 'GET', url, query }) => {
 		if (!access || access.token === '') {

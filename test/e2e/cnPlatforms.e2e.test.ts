@@ -3,11 +3,13 @@
  * youzan-orders.json (Shop Webhook preset → Risk Check → Claim Key → Notify Buyer (webhook to a local
  * "IM" peer) → Mark Shipped preset; refunds → Revoke on Refund), imported with only the IM URL
  * changed, against the local fakes of 闲管家 (test/helpers/fakes/goofish.ts: signatures checked as
- * documented, order details, 发货) and 有赞 (fakes/youzan.ts: logistics.online.confirm with the token).
+ * documented, order details, 发货) and 有赞 (fakes/youzan.ts: logistics.online.confirm and trade.get
+ * with the token).
  *
  * For each platform: paid pushes (19-digit 闲管家 order numbers, 有赞 E… tids) → delivered and shipped
  * exactly once, the ship call after the message to the buyer; a repeated push ships nothing again;
- * forged / wrong-secret / expired pushes are answered 401 and start no execution; a refund revokes.
+ * forged / wrong-secret / expired pushes are answered 401 and start no execution; a refund revokes
+ * (有赞: a refund of one line of a two-line trade revokes only that line, read with youzan.trade.get).
  * No plaintext key in n8n's execution data or log.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -30,11 +32,12 @@ const STORE_SECRET = `e2e-store-${rand()}${rand()}`;
 const GF = { appKey: '677859093659717', appSecret: `gf-secret-${rand()}${rand()}` };
 const YZ = { clientId: `yzcid${rand()}`.toLowerCase(), clientSecret: `yz-secret-${rand()}${rand()}`, token: `yz-token-${rand()}${rand()}` };
 const WF = { goofish: 'adWfGoofishOrds1', youzan: 'adWfYouzanOrds01' };
-const SKU = { goofish: 'XY-STEAM-50', youzan: 'YZ-GAME-100' };
+const SKU = { goofish: 'XY-STEAM-50', youzan: 'YZ-GAME-100', youzan2: 'YZ-GAME-200' };
 const KEYS = Object.fromEntries(Object.values(SKU).map((sku) => [sku, Array.from({ length: 20 }, (_, i) => `${sku}-${i}-${rand()}-${rand()}`)])) as Record<string, string[]>;
 const ALL_KEYS = Object.values(KEYS).flat();
 const keysIn = (text: string) => ALL_KEYS.filter((k) => text.includes(k));
 const PAID_MSG = JSON.parse(fixtureBytes('youzan', 'trade-paid-msg.json').toString('utf8')) as Record<string, unknown>;
+const OIDS = ['1234567890123456789', '1234567890123456790']; // the order lines of test/fixtures/platforms/youzan/trade-get.json
 
 describe('e2e: 闲管家 and 有赞 pushes → delivery → shipped once, in a real n8n 2.41.1', () => {
 	let n8n: N8nInstance;
@@ -193,10 +196,25 @@ describe('e2e: 闲管家 and 有赞 pushes → delivery → shipped once, in a r
 			expect(await executions(WF.youzan)).toBe(before);
 		});
 
-		it('trade_refund_RefundSuccess revokes the order', async () => {
-			const p = pushMessage({ clientId: YZ.clientId, clientSecret: YZ.clientSecret, type: 'trade_refund_RefundSuccess', msg: { tid: tids[3], oids: '1', refund_id: '2', refunded_fee: '99.90' } });
+		it('trade_refund_RefundSuccess of the only line revokes the order', async () => {
+			const p = pushMessage({ clientId: YZ.clientId, clientSecret: YZ.clientSecret, type: 'trade_refund_RefundSuccess', msg: { tid: tids[3], oids: OIDS[0], refund_id: '2', refunded_fee: '99.90' } });
 			expect(await post(url(), p.body, p.headers)).toMatchObject({ status: 200, json: { code: 0 } });
 			await waitFor('revoked', async () => (await store(async (s) => s.getDeliveries({ orderId: tids[3], shop: 'youzan:mystore' }))).some((d) => d.sku === SKU.youzan && d.status === 'revoked'));
+		});
+
+		it('a refund of one line of a two-line trade revokes only that line (the trade read with youzan.trade.get)', async () => {
+			const tid = 'E20261123100000012345699';
+			const lines = [{ oid: OIDS[0], sku: SKU.youzan }, { oid: OIDS[1], sku: SKU.youzan2 }];
+			youzan.addTrade(tid, lines);
+			const paid = pushMessage({ clientId: YZ.clientId, clientSecret: YZ.clientSecret, type: 'trade_TradePaid', msg: tradePaidMsg(PAID_MSG, tid, lines) });
+			expect(await post(url(), paid.body, paid.headers)).toMatchObject({ status: 200, json: { code: 0 } });
+			await waitFor('both lines delivered', () => imMessages(tid).length === 2);
+			const refund = pushMessage({ clientId: YZ.clientId, clientSecret: YZ.clientSecret, type: 'trade_refund_RefundSuccess', msg: { tid, oids: OIDS[1], refund_id: '3', refunded_fee: '199.00' } });
+			expect(await post(url(), refund.body, refund.headers)).toMatchObject({ status: 200, json: { code: 0 } });
+			const statuses = async () => Object.fromEntries((await store(async (s) => s.getDeliveries({ orderId: tid, shop: 'youzan:mystore' }))).map((d) => [d.sku, d.status]));
+			await waitFor('line 2 revoked', async () => (await statuses())[SKU.youzan2] === 'revoked');
+			expect((await statuses())[SKU.youzan]).not.toBe('revoked');
+			expect(youzan.requests.filter((r) => r.path === '/api/youzan.trade.get/4.0.0').map((r) => r.body)).toContainEqual({ tid });
 		});
 	});
 

@@ -48,11 +48,13 @@ import {
 import type * as N8nCore from 'n8n-core';
 
 import { ClaimKey } from '../../nodes/ClaimKey/ClaimKey.node';
+import { RevokeOnRefund } from '../../nodes/RevokeOnRefund/RevokeOnRefund.node';
 import { ShopWebhook } from '../../nodes/ShopWebhook/ShopWebhook.node';
-import { MANUAL_TRIGGER_NODE_TYPE, chain, manualTriggerNode, runWorkflow, type RunResult } from './n8nEngine';
+import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode, type RunResult } from './n8nEngine';
 
 export const WEBHOOK = 'n8n-nodes-auto-delivery.shopWebhook';
 export const CLAIM = 'n8n-nodes-auto-delivery.claimKey';
+export const REVOKE = 'n8n-nodes-auto-delivery.revokeOnRefund';
 export const RESPOND = 'n8n-nodes-base.respondToWebhook';
 
 let core: typeof N8nCore;
@@ -86,6 +88,8 @@ export const shopWebhook = new ShopWebhook();
 const types: Record<string, INodeType> = {
 	[WEBHOOK]: shopWebhook,
 	[CLAIM]: new ClaimKey(),
+	[REVOKE]: new RevokeOnRefund(),
+	[SET_ITEMS_NODE_TYPE]: setItemsNode,
 	[RESPOND]: respondToWebhookStub,
 	[MANUAL_TRIGGER_NODE_TYPE]: manualTriggerNode,
 };

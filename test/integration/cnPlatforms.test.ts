@@ -4,6 +4,10 @@
  *  - Shop Webhook (presets goofish / youzan) through the n8n-like webhook server of
  *    webhookHarness.ts, signed in the query (闲管家) or with Event-Sign (有赞), on to Claim Key;
  *    闲管家's order details are read from the fake with the credential's App Key / Secret;
+ *  - 有赞 refunds naming order lines (oids) on SQLite, PostgreSQL and MariaDB: Shop Webhook reads the
+ *    trade (youzan.trade.get with the credential's access token) and Revoke on Refund revokes only
+ *    the refunded lines; every line refunded → the whole order; no token or a refused token → an
+ *    error answer, nothing revoked;
  *  - Mark Shipped (presets goofish / youzan) on a real store — SQLite, PostgreSQL and MariaDB —
  *    after a recorded send only, once per order; a refusal (non-zero code) is a clear node error
  *    without any key, recorded as ship_failed.
@@ -16,10 +20,10 @@ import { testShopApiCredential } from '../../nodes/shared/shopApi';
 import { storeConfigFromCredentials } from '../../nodes/shared/store';
 import { describeDb, dropStore, storeConfig, type DbKind } from '../helpers/db';
 import { pushBody, startGoofishFake, type GoofishFake } from '../helpers/fakes/goofish';
-import { pushMessage, startYouzanFake, tradePaidMsg, type YouzanFake } from '../helpers/fakes/youzan';
+import { pushMessage, startYouzanFake, tradePaidMsg, type YouzanFake, type YouzanLine } from '../helpers/fakes/youzan';
 import { MANUAL_TRIGGER_NODE_TYPE, SET_ITEMS_NODE_TYPE, chain, manualTriggerNode, runWorkflow, setItemsNode, workflowBuilders } from '../helpers/n8nEngine';
 import { fixtureBytes } from '../helpers/platformRequests';
-import { CLAIM, bootN8nCore, expectNothingEmitted, post, settled, startHarness, type Harness } from '../helpers/webhookHarness';
+import { CLAIM, REVOKE, bootN8nCore, expectNothingEmitted, post, settled, startHarness, type Harness } from '../helpers/webhookHarness';
 
 const GF = { appKey: '677859093659717', appSecret: 'gf-int-secret-5d1c9a7e3b' };
 const YZ = { clientId: 'yzint0client0id', clientSecret: 'yz-int-secret-8e2b4d6f0a', token: 'yz-int-token-3c5e7a9b1d' };
@@ -107,6 +111,117 @@ describe('Shop Webhook: 闲管家 push and 有赞 message → Claim Key (n8n web
 		expectNothingEmitted(call);
 	});
 });
+
+// ---------------------------------------------------------------------------------------------
+// 有赞 refunds of order lines on every database
+
+const OIDS = ['1234567890123456789', '1234567890123456790'];
+const TWO_LINES: YouzanLine[] = [{ oid: OIDS[0], sku: 'YZ-GAME-100' }, { oid: OIDS[1], sku: 'YZ-GAME-200' }];
+
+for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
+	describeDb(kind, 'Shop Webhook 有赞: a refund of order lines (oids) → Revoke on Refund', () => {
+		const cfg = storeConfig(kind, { tablePrefix: `yr${Date.now().toString(36).slice(-4)}_` });
+		const keyStore = { ...cfg, tablePrefix: cfg.tablePrefix } as unknown as ICredentialDataDecryptedObject;
+		const KEYS: string[] = [];
+		let store: KeyStore;
+		let seq = 0;
+		const tid = () => `E2026112410${String(Date.now()).slice(-8)}${++seq}${kind.length}`;
+		const claimKey: INode = {
+			id: 'c1', name: 'Claim Key', type: CLAIM, typeVersion: 1, position: [200, 0],
+			parameters: { orderId: '={{ $json.orderId }}', sku: '={{ $json.sku }}', quantity: '={{ $json.quantity }}', shop: '={{ $json.shop }}' },
+		};
+		// as the bundled workflow's "One Item per Refunded Line": one item per refunded SKU, or one with an empty SKU (the whole order)
+		const perLine: INode = {
+			id: 's1', name: 'One Item per Refunded Line', type: SET_ITEMS_NODE_TYPE, typeVersion: 1, position: [200, 0],
+			parameters: { items: "={{ JSON.stringify(($json.items.length ? $json.items : [{ sku: '' }]).map((i) => ({ orderId: $json.orderId, shop: $json.shop, sku: i.sku }))) }}" },
+		};
+		const revoke: INode = { id: 'r1', name: 'Revoke on Refund', type: REVOKE, typeVersion: 1, position: [400, 0], parameters: { orderId: '={{ $json.orderId }}', shop: '={{ $json.shop }}', sku: '={{ $json.sku }}' } };
+		const harness = (downstream: INode[], cred: ICredentialDataDecryptedObject) =>
+			startHarness({
+				parameters: { platform: 'youzan', shopName: 'mystore', events: 'any', responseMode: 'lastNode', responseData: 'allEntries' },
+				credentials: { autoDeliveryShopApi: cred, autoDeliveryKeyStore: keyStore },
+				downstream,
+				engine: true,
+			});
+		let paidH: Harness;
+		let refundH: Harness;
+		let noTokenH: Harness;
+		let badTokenH: Harness;
+		beforeAll(async () => {
+			await bootN8nCore();
+			store = await getStore(storeConfigFromCredentials(keyStore));
+			for (const sku of ['YZ-GAME-100', 'YZ-GAME-200']) {
+				const keys = Array.from({ length: 8 }, (_, i) => `${sku}-${kind}-REFUND-KEY-${i}-SECRET`);
+				KEYS.push(...keys);
+				await store.importKeys({ sku, keys });
+			}
+			paidH = await harness([claimKey], youzanCred());
+			refundH = await harness([perLine, revoke], youzanCred());
+			noTokenH = await harness([perLine, revoke], { ...youzanCred(), youzanAccessToken: '' });
+			badTokenH = await harness([perLine, revoke], { ...youzanCred(), youzanAccessToken: 'yz-expired-token-7f3a9c' });
+		});
+		afterAll(async () => {
+			await Promise.all([paidH, refundH, noTokenH, badTokenH].map((h) => h?.close()));
+			await closeAllStores();
+			await dropStore(cfg);
+		});
+		const send = async (h: Harness, type: string, msg: Record<string, unknown>) => {
+			const p = pushMessage({ clientId: YZ.clientId, clientSecret: YZ.clientSecret, type, msg });
+			const answer = await post(h.url, p.body, p.headers);
+			return { answer, call: await settled(h) };
+		};
+		/** A paid two-line trade, both lines claimed through Shop Webhook → Claim Key. */
+		async function paidTrade(): Promise<string> {
+			const t = tid();
+			youzan.addTrade(t, TWO_LINES);
+			const { answer } = await send(paidH, 'trade_TradePaid', tradePaidMsg(PAID_MSG, t, TWO_LINES));
+			expect(answer.status).toBe(200);
+			expect((answer.body as Array<{ sku: string }>).map((i) => i.sku)).toEqual(['YZ-GAME-100', 'YZ-GAME-200']);
+			return t;
+		}
+		const statuses = async (t: string) => Object.fromEntries((await store.getDeliveries({ orderId: t, shop: 'youzan:mystore' })).map((d) => [d.sku, d.status]));
+		const refundMsg = (t: string, oids?: string) => ({ tid: t, ...(oids === undefined ? {} : { oids }), refund_id: `2018${seq}`, refunded_fee: '99.90', update_time: '2026-11-24 12:00:00' });
+
+		it('a refund of one line revokes only that line’s keys (read with youzan.trade.get and the token); the other line stays delivered', async () => {
+			const t = await paidTrade();
+			const { answer, call } = await send(refundH, 'trade_refund_RefundSuccess', refundMsg(t, OIDS[1]));
+			expect(answer.status).toBe(200);
+			expect(call.run?.executionOrder).toEqual(['Shop Webhook', 'One Item per Refunded Line', 'Revoke on Refund']);
+			expect(call.emitted?.map((i) => i.json)).toEqual([expect.objectContaining({ event: 'order.refunded', orderId: t, items: [{ sku: 'YZ-GAME-200', quantity: null }] })]);
+			expect(await statuses(t)).toEqual({ 'YZ-GAME-100': 'claimed', 'YZ-GAME-200': 'revoked' });
+			const read = youzan.requests.filter((r) => r.path === '/api/youzan.trade.get/4.0.0' && (r.body as { tid?: string }).tid === t);
+			expect(read.map((r) => r.query.access_token)).toEqual([YZ.token]);
+			for (const k of [...KEYS, ...SECRETS]) expect(answer.text).not.toContain(k);
+		});
+
+		it('a refund of every line (oids comma-separated), or one without oids, revokes the whole order', async () => {
+			const t = await paidTrade();
+			expect((await send(refundH, 'trade_refund_RefundSuccess', refundMsg(t, OIDS.join(',')))).answer.status).toBe(200);
+			const whole = { 'YZ-GAME-100': 'revoked', 'YZ-GAME-200': 'revoked', '*': 'revoked' }; // '*': the order-wide tombstone of a whole-order refund
+			expect(await statuses(t)).toEqual(whole);
+			const t2 = await paidTrade();
+			const before = youzan.requests.length;
+			const { call } = await send(refundH, 'trade_refund_RefundSuccess', refundMsg(t2));
+			expect(call.emitted?.map((i) => i.json)).toEqual([expect.objectContaining({ orderId: t2, items: [] })]);
+			expect(await statuses(t2)).toEqual(whole);
+			expect(youzan.requests.length).toBe(before); // no oids: nothing to look up
+		});
+
+		it('no access token → 400 naming the credential; a refused token → 500 (有赞 retries); nothing revoked, no token in the answer', async () => {
+			const t = await paidTrade();
+			const none = await send(noTokenH, 'trade_refund_RefundSuccess', refundMsg(t, OIDS[0]));
+			expect(none.answer.status).toBe(400);
+			expect(none.answer.body).toMatchObject({ field: 'credentials', error: expect.stringMatching(/needs the Access Token in the Auto Delivery Shop API credential\. Nothing was revoked/) });
+			expectNothingEmitted(none.call);
+			const bad = await send(badTokenH, 'trade_refund_RefundSuccess', refundMsg(t, OIDS[0]));
+			expect(bad.answer.status).toBe(500);
+			expect(bad.call.error?.message).toMatch(/Reading the order from the youzan API failed: 有赞 refused youzan\.trade\.get for trade E\w+ .*\(code 4201\)/);
+			expect(bad.call.emitted).toBeNull();
+			expect(await statuses(t)).toEqual({ 'YZ-GAME-100': 'claimed', 'YZ-GAME-200': 'claimed' });
+			for (const s of ['yz-expired-token-7f3a9c', ...SECRETS]) expect(none.answer.text + bad.answer.text + String(bad.call.error?.message)).not.toContain(s);
+		});
+	});
+}
 
 // ---------------------------------------------------------------------------------------------
 // Mark Shipped on every database

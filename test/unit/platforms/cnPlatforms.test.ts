@@ -11,7 +11,8 @@ import { answerReference, goofishShipBody, goofishShipOptions } from '../../../n
 import { readGoofishAnswer } from '../../../nodes/core/goofish';
 import { readYouzanAnswer } from '../../../nodes/core/youzan';
 import { fixtureBytes } from '../../helpers/platformRequests';
-import { javaUrlEncode, pushMessage, tradePaidMsg } from '../../helpers/fakes/youzan';
+import { platformFetch } from '../../../nodes/ShopWebhook/platformApi';
+import { javaUrlEncode, pushMessage, startYouzanFake, tradePaidMsg } from '../../helpers/fakes/youzan';
 
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 const NOW_S = 1763863200;
@@ -184,12 +185,98 @@ describe('有赞 push messages (Shop Webhook preset youzan)', () => {
 		expect(d).toMatchObject({ action: 'accept', order: { orderId: '9226688164543566229', items: [{ sku: '4096000123' }] } });
 	});
 
-	it('trade_refund_RefundSuccess → refunded (whole order); test pushes and other types are acknowledged with {code: 0}', () => {
-		const r = decide(pushMessage({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, type: 'trade_refund_RefundSuccess', msg: refundMsg }));
-		expect(r).toMatchObject({ action: 'accept', order: { event: 'order.refunded', orderId: 'E20261123100000012345678', items: [] } });
+	it('trade_refund_RefundSuccess without oids → refunded (whole order, no API call); test pushes and other types are acknowledged with {code: 0}', () => {
+		const { oids: _oids, ...noOids } = refundMsg;
+		for (const msg of [noOids, { ...refundMsg, oids: '' }]) {
+			const r = decide(pushMessage({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, type: 'trade_refund_RefundSuccess', msg }));
+			expect(r).toMatchObject({ action: 'accept', order: { event: 'order.refunded', orderId: 'E20261123100000012345678', items: [] } });
+		}
 		for (const p of [pushMessage({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, type: 'trade_TradePaid', msg: paidMsg, test: true }), pushMessage({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, type: 'trade_TradeCreate', msg: paidMsg })]) {
 			expect(expectStatus(decide(p), 200).body).toMatchObject({ ignored: true, code: 0, msg: 'success' });
 		}
+	});
+
+	describe('a refund naming order lines (oids) → the refunded lines from youzan.trade.get', () => {
+		const tradeGet = JSON.parse(fixtureBytes('youzan', 'trade-get.json').toString('utf8')) as { data: { full_order_info: { orders: Array<Record<string, unknown>> } } };
+		const [OID1, OID2] = tradeGet.data.full_order_info.orders.map((l) => String(l.oid));
+		const refundPush = (oids: unknown, extra: Record<string, unknown> = {}) =>
+			pushMessage({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, type: 'trade_refund_RefundSuccess', msg: typeof oids === 'string' && oids.startsWith('{') ? oids : { ...refundMsg, oids, ...extra } });
+		const calls: unknown[] = [];
+		const fetchTrade = (answer: unknown = tradeGet): FetchJson => async (req) => {
+			calls.push(req);
+			return answer;
+		};
+		async function refund(p: { body: string; headers: Record<string, string> }, fetch: FetchJson = fetchTrade(), over: Partial<WebhookSettings> = {}) {
+			const d = decide(p, over);
+			if (d.action !== 'complete') throw new Error(`expected complete, got ${d.action}`);
+			return completeWebhook(d, fetch, settings(over));
+		}
+		beforeEach(() => void calls.splice(0));
+
+		it('one line of a two-line trade → a refund of that line only (its SKU, no quantity = the whole line); the trade read with POST youzan.trade.get 4.0.0 {tid}', async () => {
+			const done = await refund(refundPush(OID1));
+			expect(calls).toEqual([{ method: 'POST', url: 'https://open.youzanyun.com/api/youzan.trade.get/4.0.0', body: { tid: 'E20261123100000012345678' } }]);
+			expect(done).toMatchObject({ action: 'accept', order: { event: 'order.refunded', shop: 'youzan:yzshop', orderId: 'E20261123100000012345678', items: [{ sku: 'YZ-GAME-100', quantity: null }] } });
+			if (done.action === 'accept') expect(done.ack).toMatchObject({ code: 0, msg: 'success' });
+			const second = await refund(refundPush(OID2));
+			expect(second).toMatchObject({ action: 'accept', order: { items: [{ sku: 'YZ-GAME-200', quantity: null }] } });
+		});
+
+		it('every line refunded (oids comma-separated or a JSON list) → the whole order', async () => {
+			for (const oids of [`${OID1},${OID2}`, [OID2, OID1], [{ oid: OID1 }, { oid: OID2 }]]) {
+				expect(await refund(refundPush(oids))).toMatchObject({ action: 'accept', order: { event: 'order.refunded', orderId: 'E20261123100000012345678', items: [] } });
+			}
+		});
+
+		it('SKU From chooses the field, as for a paid message', async () => {
+			const over = { platformOptions: { skuFrom: 'item_id' } };
+			expect(await refund(refundPush(OID2), fetchTrade(), over)).toMatchObject({ action: 'accept', order: { items: [{ sku: '4096000124' }] } });
+		});
+
+		it('19-digit oids sent as JSON numbers keep their digits and are compared exactly (…789 is not …788)', async () => {
+			const msg = JSON.stringify({ ...refundMsg, oids: 0 }).replace('"oids":0', `"oids":${OID2}`);
+			const answer = JSON.parse(JSON.stringify(tradeGet)) as typeof tradeGet;
+			const numeric = `{"success":true,"code":200,"data":${JSON.stringify(answer.data).replace(`"oid":"${OID1}"`, `"oid":${OID1}`).replace(`"oid":"${OID2}"`, `"oid":${OID2}`)}}`;
+			const { parseJsonExact } = await import('../../../nodes/core/intake');
+			expect(await refund(refundPush(msg), fetchTrade(parseJsonExact(numeric)))).toMatchObject({ action: 'accept', order: { items: [{ sku: 'YZ-GAME-200' }] } });
+			const near = `${OID1.slice(0, -1)}8`;
+			const none = await refund(refundPush(near));
+			expect(expectStatus(none, 400).body).toMatchObject({ field: 'msg.oids', error: expect.stringMatching(/names order line .+8, which youzan\.trade\.get does not list: nothing was revoked/) }); // (digits shared with the test's secret are masked)
+		});
+
+		it('a refunded line without the SKU field is a 400 naming it; 有赞 refusing the call is thrown (the node answers 5xx, 有赞 retries)', async () => {
+			const noSku = JSON.parse(JSON.stringify(tradeGet)) as typeof tradeGet;
+			delete noSku.data.full_order_info.orders[1].outer_sku_id;
+			delete noSku.data.full_order_info.orders[1].outer_item_id;
+			expect(expectStatus(await refund(refundPush(OID2), fetchTrade(noSku)), 400).body).toMatchObject({ field: 'full_order_info.orders[1].outer_sku_id' });
+			await expect(refund(refundPush(OID1), fetchTrade({ gw_err_resp: { err_code: 4201, err_msg: 'invalid access_token' } }))).rejects.toThrow(/有赞 refused youzan\.trade\.get for trade E20261123100000012345678.*code 4201.*access token/);
+			await expect(refund(refundPush(OID1), fetchTrade({ success: false, code: 101000001, message: '订单不存在' }))).rejects.toThrow(/code 101000001.*订单不存在/);
+		});
+
+		it('Refunded Lines "whole_order" revokes the whole order without the API; the API version is an option', async () => {
+			expect(decide(refundPush(OID1), { platformOptions: { refundLines: 'whole_order' } })).toMatchObject({ action: 'accept', order: { items: [] } });
+			await refund(refundPush(OID1), fetchTrade(), { platformOptions: { tradeGetVersion: '4.0.1' } });
+			expect(calls).toEqual([expect.objectContaining({ url: 'https://open.youzanyun.com/api/youzan.trade.get/4.0.1' })]);
+			expect(() => decide(refundPush(OID1), { platformOptions: { tradeGetVersion: 'latest' } })).toThrow(/tradeGetVersion must be an API version/);
+		});
+
+		it('Shop Webhook reads the trade from 有赞 (the fake) with the credential’s access token and API URL; without a token it is a 400 naming the credential, nothing read', async () => {
+			const fake = await startYouzanFake('yz-unit-token-0123456789');
+			try {
+				fake.addTrade('E20261123100000099990001', [{ oid: OID1, sku: 'YZ-GAME-100' }, { oid: OID2, sku: 'YZ-GAME-200' }]);
+				const cred = { platform: 'youzan', youzanClientId: CLIENT_ID, youzanClientSecret: CLIENT_SECRET, youzanAccessToken: 'yz-unit-token-0123456789', youzanApiUrl: fake.url };
+				const p = refundPush(OID2, { tid: 'E20261123100000099990001' });
+				expect(await refund(p, platformFetch('youzan', cred))).toMatchObject({ action: 'accept', order: { orderId: 'E20261123100000099990001', items: [{ sku: 'YZ-GAME-200' }] } });
+				expect(fake.requests.map((r) => [r.path, r.query.access_token, r.body])).toEqual([['/api/youzan.trade.get/4.0.0', 'yz-unit-token-0123456789', { tid: 'E20261123100000099990001' }]]);
+				const noToken = await refund(p, platformFetch('youzan', { ...cred, youzanAccessToken: '' }));
+				expect(expectStatus(noToken, 400).body).toMatchObject({ field: 'credentials', error: expect.stringMatching(/Access Token in the Auto Delivery Shop API credential\. Nothing was revoked/) });
+				expect(expectStatus(noToken, 400).body).not.toHaveProperty('code'); // not 有赞's success answer: 有赞 sends the message again
+				await expect(refund(p, platformFetch('youzan', { ...cred, youzanAccessToken: 'expired-0000' }))).rejects.toThrow(/code 4201/);
+				expect(fake.requests).toHaveLength(2);
+			} finally {
+				await fake.close();
+			}
+		});
 	});
 
 	it('refuses a wrong secret, another app, a decoded msg, a changed msg and an unsigned push with 401', () => {

@@ -15,11 +15,23 @@
  *    outer_sku_id, outer_item_id, sku_id, item_id, num, price, payment, title}], "pay_info":
  *    {payment, total_fee, …}}}` — the fields of youzan.trade.get's full_order_info.
  *  - 交易退款 trade_refund_* (e.g. trade_refund_RefundSuccess, 退款成功): msg = `{tid, oids,
- *    refund_id, refunded_fee, update_time}`.
+ *    refund_id, refunded_fee, refund_type, update_time}`; `oids` (交易明细id) is text — the
+ *    refunded order lines (`orders[].oid` of the trade), not SKUs.
+ *  - youzan.trade.get 4.0.0 (获取单笔交易的信息, https://doc.youzanyun.com/detail/API/0/71 as
+ *    open-source 有赞 clients link it; the call form of nodes/core/youzan/client.ts): `{tid}` →
+ *    `data.full_order_info` (the structure of trade_TradePaid's msg: `orders[]` with `oid` and the
+ *    SKU fields) and `data.refund_order[]` — as the open-source 有赞 SDK for C#
+ *    (koaqiu/open-sdk-csharp: GetTrade, YouzanTradeGetResult) and PHP / Node clients call and read it.
  *
  * Classification: `test: true` → ignored with 200; `type` in `paidTypes` (default
- * trade_TradePaid) → paid; in `refundTypes` (default trade_refund_RefundSuccess) → refunded, the
- * whole order (the refund message names oids, not SKUs); any other type → ignored with 200.
+ * trade_TradePaid) → paid; in `refundTypes` (default trade_refund_RefundSuccess) → refunded; any
+ * other type → ignored with 200. A refund whose msg lists `oids` is completed (Classification.complete)
+ * by reading the trade with youzan.trade.get (the credential's access token): each refunded oid
+ * becomes its line's SKU (the same `skuFrom` as a paid message), a refund of whole lines (`{sku}`,
+ * no quantity); when every line of the trade is refunded it is the whole order. A refund without
+ * `oids`, or with `refundLines: "whole_order"`, is the whole order at once. A trade that cannot be
+ * read (no access token, 有赞 refuses, an oid not in the trade) is an error — never a silent
+ * refund of the whole order — so 有赞 sends the message again.
  *
  * Order: orderId = `tid` exactly as sent (E2026…, or digits kept exact); one line per `orders[]`:
  * SKU from `skuFrom` — `outer_sku_id` (default; else `outer_item_id`, the 商品编码), `outer_item_id`,
@@ -27,16 +39,18 @@
  * `pay_info.payment` (yuan, CNY); buyer id `yz_open_id` (else `buyer_id`), name `fans_nickname`.
  *
  * Not verified against the live platform (built from the pages above, tested against
- * test/helpers/fakes/youzan.ts): the exact message type names of every refund step, and whether
- * `msg` is always URL-encoded (a `msg` that is plain JSON text is read too) — hence the options.
+ * test/helpers/fakes/youzan.ts): the exact message type names of every refund step, whether
+ * `msg` is always URL-encoded (a `msg` that is plain JSON text is read too), how `oids` separates
+ * several lines (commas are read, as is a JSON list) and the youzan.trade.get version — hence the
+ * options.
  */
 import { ValidationError } from '../../errors';
-import { verifyYouzan } from '../../youzan';
+import { YOUZAN_API_URL, readYouzanAnswer, verifyYouzan } from '../../youzan';
 import { isJsonObject, parseJsonExact } from '../json';
 import { verifyFailure } from './hmac';
 import { compact, ignore, list, obj, refunded, type Json } from './presets';
 import { choice, headerText, payloadObject, text, wordList } from './read';
-import type { Classification, ClassifyContext, Platform, PlatformOptions, VerifyInput, VerifyResult } from './types';
+import type { CanonicalJson, Classification, ClassifyContext, FetchJson, Platform, PlatformOptions, VerifyInput, VerifyResult } from './types';
 
 const SKU_FROM = ['outer_sku_id', 'outer_item_id', 'sku_id', 'item_id'] as const;
 const SKU_FIELDS: Record<(typeof SKU_FROM)[number], readonly string[]> = {
@@ -51,7 +65,18 @@ export function youzanOptions(o: PlatformOptions) {
 		paidTypes: wordList(o, 'paidTypes', ['trade_TradePaid']),
 		refundTypes: wordList(o, 'refundTypes', ['trade_refund_RefundSuccess']),
 		skuFields: SKU_FIELDS[choice(o, 'skuFrom', SKU_FROM, 'outer_sku_id')],
+		refundLines: choice(o, 'refundLines', ['trade', 'whole_order'] as const, 'trade'),
+		tradeGetVersion: apiVersion(o, 'tradeGetVersion', '4.0.0'),
 	};
+}
+
+type YouzanOptions = ReturnType<typeof youzanOptions>;
+
+function apiVersion(o: PlatformOptions, key: string, fallback: string): string {
+	const v = o[key];
+	if (v === undefined || v === null || v === '') return fallback;
+	if (typeof v === 'string' && /^[0-9]{1,3}(\.[0-9]{1,3}){2}$/.test(v.trim())) return v.trim();
+	throw new ValidationError(`platformOptions.${key}`, `platformOptions.${key} must be an API version such as "${fallback}".`);
 }
 
 function parseBody(raw: Buffer): Json | null {
@@ -153,7 +178,47 @@ function classify(body: unknown, ctx: ClassifyContext): Classification {
 	if (handled === 'paid') return paid(msg, o.skuFields, eventId);
 	const tid = text(msg.tid) ?? text(obj(obj(msg.full_order_info)?.order_info)?.tid);
 	if (tid === undefined) throw new ValidationError('msg.tid', 'msg.tid is required: the 有赞 refund message names no trade.');
-	return refunded({ orderId: tid, items: [] }, eventId);
+	const oids = refundOids(msg.oids);
+	if (oids.length === 0 || o.refundLines === 'whole_order') return refunded({ orderId: tid, items: [] }, eventId);
+	return refunded({ orderId: tid, items: [] }, eventId, (fetch) => refundedLines(fetch, tid, oids, o));
+}
+
+/**
+ * The refunded order lines a refund msg names: `oids` as text (several separated by commas), a
+ * number, or a JSON list (of ids or of `{oid}`); exactly as sent (digits kept, nothing rewritten).
+ */
+function refundOids(v: unknown): string[] {
+	const parts = Array.isArray(v) ? v.map((x) => (isJsonObject(x) ? x.oid : x)) : typeof v === 'string' ? v.split(',') : [v];
+	const out: string[] = [];
+	for (const p of parts) {
+		const oid = text(p);
+		if (oid !== undefined && !out.includes(oid)) out.push(oid);
+	}
+	return out;
+}
+
+/**
+ * The refund of lines `oids` of trade `tid`, read with youzan.trade.get: `{items: [{sku}]}` (whole
+ * lines, one per refunded SKU), or the whole order when every line of the trade is refunded.
+ * 有赞's refusal is thrown as YouzanApiError (answered 5xx: 有赞 retries); a trade without one of
+ * the oids, or a refunded line without a SKU, is a ValidationError naming the field.
+ */
+async function refundedLines(fetch: FetchJson, tid: string, oids: string[], o: YouzanOptions): Promise<CanonicalJson> {
+	const answer = await fetch({ method: 'POST', url: `${YOUZAN_API_URL}/youzan.trade.get/${o.tradeGetVersion}`, body: { tid } });
+	const data = readYouzanAnswer(answer, `youzan.trade.get for trade ${tid} (to find the refunded lines)`);
+	const lines = list(obj(data.full_order_info)?.orders);
+	const skus: string[] = [];
+	for (const oid of oids) {
+		const i = lines.findIndex((l) => text(l.oid) === oid);
+		if (i < 0) throw new ValidationError('msg.oids', `有赞 refund of trade ${tid} names order line ${oid.slice(0, 40)}, which youzan.trade.get does not list: nothing was revoked.`);
+		const sku = pick(lines[i], o.skuFields);
+		if (sku === undefined) {
+			throw new ValidationError(`full_order_info.orders[${i}].${o.skuFields[0]}`, `有赞 trade ${tid}: refunded line ${oid.slice(0, 40)} has no ${o.skuFields.join(' / ')} (the SKU From field): nothing was revoked.`);
+		}
+		if (!skus.includes(sku)) skus.push(sku);
+	}
+	const all = lines.every((l) => oids.includes(text(l.oid) ?? ''));
+	return all ? { event: 'order.refunded', orderId: tid, items: [] } : { event: 'order.refunded', orderId: tid, items: skus.map((sku) => ({ sku })) };
 }
 
 export const youzan: Platform = {
@@ -162,6 +227,8 @@ export const youzan: Platform = {
 	sources: [
 		'https://doc.youzanyun.com/list/MSG/1243 (消息推送: 推送消息格式, 签名)',
 		'https://github.com/youzan/youzanyun-sdk-java (PushMessageUtil)',
+		'https://doc.youzanyun.com/detail/API/0/71 (youzan.trade.get, as open-source 有赞 clients link it)',
+		'https://github.com/koaqiu/open-sdk-csharp (xBei/Youzan: GetTrade, YouzanTradeGetResult)',
 	],
 	needsAppKey: true,
 	answer: { code: 0, msg: 'success' },
