@@ -7,7 +7,7 @@ import type { ServerResponse } from 'http';
 
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import { completeWebhook, decideShopWebhook, decideWithoutBody, readRawBody, resolveWebhookSettings, type QueryMap, type RawBodyRequest, type WebhookDecision, type WebhookSettings } from '../core/intake';
+import { apiFailure, completeWebhook, decideShopWebhook, decideWithoutBody, readRawBody, resolveWebhookSettings, type QueryMap, type RawBodyRequest, type WebhookDecision, type WebhookSettings } from '../core/intake';
 import { configError, webhookSettingsError } from '../shared/errors';
 import { SHOP_API_CREDENTIAL, webhookKeysFromCredentials } from '../shared/shopApi';
 import { platformFetch } from './platformApi';
@@ -48,18 +48,18 @@ export async function handleWebhook(this: IWebhookFunctions): Promise<IWebhookRe
 
 	const query = this.getQueryData() as QueryMap;
 	const first = decideShopWebhook({ method: req.method, headers: req.headers, query, rawBody: raw.rawBody, truncated: raw.truncated }, settings);
-	// A platform whose webhook lacks part of the order (Stripe line items, Paddle customer): read it
-	// from the platform's API with the Shop API credential. An API failure throws (answered 5xx, so
-	// the platform retries); a wrong answer is a 400.
+	// A platform whose webhook lacks part of the order (Stripe line items, Paddle customer, 闲管家 goods,
+	// 有赞 refunded lines): read it from the platform's API with the Shop API credential. An API failure
+	// is answered 503 by us (so the platform retries; a body without any platform's success field —
+	// n8n's own 500 for a failed trigger reads {"code": 0, …}, which 有赞 counts as success); a wrong
+	// answer is a 400.
 	let decision: WebhookDecision;
 	if (first.action !== 'complete') decision = first;
 	else {
 		try {
 			decision = await completeWebhook(first, platformFetch(first.platform, credentials ?? (await this.getCredentials(SHOP_API_CREDENTIAL))), settings);
 		} catch (error) {
-			throw new NodeOperationError(node, `Reading the order from the ${first.platform} API failed: ${(error as Error).message}`, {
-				description: `Answered 500 so that ${first.platform} sends the webhook again later; nothing was started. Check the API key in the Auto Delivery Shop API credential.`,
-			});
+			decision = apiFailure(first.platform, (error as Error).message);
 		}
 	}
 	if (decision.action !== 'accept') return answerWithout(this, decision);
@@ -76,7 +76,7 @@ function answerWithout(ctx: IWebhookFunctions, decision: Exclude<WebhookDecision
 	writeJson(ctx.getResponseObject() as unknown as ServerResponse, decision.status, decision.body, decision.headers);
 	const detail = decision.action === 'reject' ? decision.body.error : decision.body.message;
 	const message = `Shop Webhook "${ctx.getNode().name}" answered ${decision.status} without starting the workflow: ${detail}`;
-	if (decision.action === 'reject') ctx.logger.warn(message, { status: decision.status, field: decision.body.field });
+	if (decision.action === 'reject') ctx.logger[decision.status >= 500 ? 'error' : 'warn'](message, { status: decision.status, field: decision.body.field });
 	else ctx.logger.info(message, { status: decision.status });
 	return { noWebhookResponse: true };
 }

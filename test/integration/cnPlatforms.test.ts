@@ -207,15 +207,16 @@ for (const kind of ['sqlite', 'postgres', 'mysql'] as DbKind[]) {
 			expect(youzan.requests.length).toBe(before); // no oids: nothing to look up
 		});
 
-		it('no access token → 400 naming the credential; a refused token → 500 (有赞 retries); nothing revoked, no token in the answer', async () => {
+		it('no access token → 400 naming the credential; a refused token → 503 without a `code` (有赞 retries); nothing revoked, no token in the answer', async () => {
 			const t = await paidTrade();
 			const none = await send(noTokenH, 'trade_refund_RefundSuccess', refundMsg(t, OIDS[0]));
 			expect(none.answer.status).toBe(400);
 			expect(none.answer.body).toMatchObject({ field: 'credentials', error: expect.stringMatching(/needs the Access Token in the Auto Delivery Shop API credential\. Nothing was revoked/) });
 			expectNothingEmitted(none.call);
 			const bad = await send(badTokenH, 'trade_refund_RefundSuccess', refundMsg(t, OIDS[0]));
-			expect(bad.answer.status).toBe(500);
-			expect(bad.call.error?.message).toMatch(/Reading the order from the youzan API failed: 有赞 refused youzan\.trade\.get for trade E\w+ .*\(code 4201\)/);
+			expect(bad.answer.status).toBe(503);
+			expect(bad.answer.body).toMatchObject({ field: 'credentials', error: expect.stringMatching(/^Reading the order from the youzan API failed: 有赞 refused youzan\.trade\.get for trade E\w+ .*\(code 4201\)/) });
+			expect(bad.answer.body).not.toHaveProperty('code'); // 有赞 reads {"code": 0} as success
 			expect(bad.call.emitted).toBeNull();
 			expect(await statuses(t)).toEqual({ 'YZ-GAME-100': 'claimed', 'YZ-GAME-200': 'claimed' });
 			for (const s of ['yz-expired-token-7f3a9c', ...SECRETS]) expect(none.answer.text + bad.answer.text + String(bad.call.error?.message)).not.toContain(s);

@@ -23,7 +23,8 @@ export interface WebhookRequest {
 	now?: number;
 }
 
-export type RejectStatus = 400 | 401 | 405 | 413 | 415;
+/** 503: the platform's API failed while the order was being completed (the platform sends it again). */
+export type RejectStatus = 400 | 401 | 405 | 413 | 415 | 503;
 
 export interface ErrorBody {
 	/** What is wrong, for the shop's developer. Never a secret. */
@@ -145,6 +146,21 @@ export function reject(
 	if (extra.field !== undefined) body.field = extra.field;
 	if (extra.reason !== undefined) body.reason = extra.reason;
 	return { action: 'reject', status, body, headers: { ...JSON_HEADERS, ...headers } };
+}
+
+/**
+ * The platform's API failed while completing an order (Classification.complete): 503 with
+ * Retry-After, so the platform sends the webhook again; nothing starts. Our own answer on purpose:
+ * n8n's 500 for a failed trigger reads `{"code": 0, …}`, which a platform judging success by the
+ * body's `code` (有赞) would take for success and never resend.
+ */
+export function apiFailure(platform: string, message: string): WebhookDecision {
+	return reject(
+		503,
+		`Reading the order from the ${platform} API failed: ${message} Nothing was started; it is processed when the platform sends it again (check the Auto Delivery Shop API credential if this repeats).`,
+		{ field: 'credentials' },
+		{ 'Retry-After': '60' },
+	);
 }
 
 export function ignore(event: string, message: string): WebhookDecision {
