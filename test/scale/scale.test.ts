@@ -20,10 +20,10 @@
  * audit events.
  *
  * The one exception the test names instead of hiding: a worker killed after the SMTP server took a
- * mail but before the send was recorded. Nothing can tell that apart from a mail that never left,
- * so the send is retried once the lease expires (at-least-once across a crash); such a second mail
- * is allowed only for a mail accepted within the second before the kill (none in most runs; the
- * report prints the count).
+ * mail (or the shop a ship call) but before it was recorded. Nothing can tell that apart from a call
+ * that never arrived, so it is made again once the lease expires (at least once across a crash,
+ * never zero times). Such a repeat is allowed only for a mail or ship call received within 2 s of
+ * the kill, at most 10 (the killed worker's concurrency); the report lists every one.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -94,7 +94,11 @@ function keyStoreData(kind: 'postgres' | 'mysql', database: string, secret: stri
 	return { database: kind, host: c.host, port: c.port, databaseName: database, user: c.user, password: c.password, ssl: false, ignoreSslIssues: false, encryptionSecret: secret, tablePrefix: 'ad_' };
 }
 
-/** Stock Alert's stuck-delivery check, run by the cluster when called (the bundled stock-alert.json runs it on a schedule). */
+/**
+ * Stock Alert's stuck-delivery check, run by the cluster when called (the bundled stock-alert.json
+ * runs it on a schedule): deliveries claimed but not sent, or sent but not shipped, for 1 minute or
+ * more (0 would turn a check off); waiting lines (out of stock) are not asked for.
+ */
 const stuckWorkflow: WorkflowInput = {
 	id: WF_STUCK,
 	name: 'scale: stuck deliveries now',
@@ -107,7 +111,7 @@ const stuckWorkflow: WorkflowInput = {
 			typeVersion: 1,
 			position: [240, 0],
 			alwaysOutputData: true,
-			parameters: { operation: 'checkDeliveries', notSentMinutes: 0, notShippedMinutes: 0, limit: 1000 },
+			parameters: { operation: 'checkDeliveries', notSentMinutes: 1, notShippedMinutes: 1, waitingMinutes: 0, limit: 1000 },
 			credentials: { autoDeliveryKeyStore: { id: CRED.keyStore, name: 'Auto Delivery Key Store' } },
 		},
 	],
@@ -304,7 +308,8 @@ describe.each(['postgres', 'mysql'] as const)('queue mode: main + webhook proces
 				await sleep(1000);
 			}
 
-			// ---- Stock Alert's stuck check = what the store holds as claimed-not-sent / sent-not-shipped
+			// ---- Stock Alert's stuck check (1 minute: its smallest age) = what the store holds as claimed-not-sent / sent-not-shipped
+			await sleep(Math.max(0, tRun + 62_000 - Date.now()));
 			const s2 = await KeyStore.open(cfg);
 			const { internals } = await import('../../nodes/core/store/internals');
 			const t = internals(s2).t;
@@ -366,13 +371,13 @@ describe.each(['postgres', 'mysql'] as const)('queue mode: main + webhook proces
 				for (const m of buyerMails) for (const a of m.to) mailsTo.set(a, [...(mailsTo.get(a) ?? []), m]);
 				const keyOwner = new Map<string, string>();
 				const perOrder = new Map<string, number>();
-				const duplicates: string[] = [];
+				const duplicates: Array<{ order: string; mails: number; lines: number; times: number[] }> = [];
 				for (const o of orders) {
 					const mine = o.lines.filter((l) => delivered.has(lineKey(o.shop, o.orderId, l.sku)));
 					const mails = mailsTo.get(o.email) ?? [];
 					const seen = `${mails.length} of ${mine.length}`;
 					perOrder.set(seen, (perOrder.get(seen) ?? 0) + 1);
-					if (mails.length > mine.length) duplicates.push(`${o.shop}/${o.orderId}: ${mails.length} mails for ${mine.length} lines, at ${mails.map((m) => m.at - killAt).join(', ')} ms from the kill`);
+					if (mails.length > mine.length) duplicates.push({ order: `${o.shop}/${o.orderId}`, mails: mails.length, lines: mine.length, times: mails.map((m) => m.at) });
 					else if (mails.length < mine.length) problems.push(`${o.shop}/${o.orderId}: ${mails.length} mails for ${mine.length} delivered lines`);
 					for (const m of mails) {
 						const keys = [...m.text.matchAll(KEY_RE)].map((x) => x[0]);
@@ -386,12 +391,10 @@ describe.each(['postgres', 'mysql'] as const)('queue mode: main + webhook proces
 					}
 				}
 				expect(problems).toEqual([]);
-				// A second mail only for a send cut by the SIGKILL: accepted within the second before the kill.
-				for (const d of duplicates) {
-					const firstAt = Number(/at (-?\d+)/.exec(d)![1]);
-					expect({ d, cutByKill: firstAt <= 0 && firstAt > -1000 }).toEqual({ d, cutByKill: true });
-				}
-				expect(duplicates.length).toBeLessThanOrEqual(2);
+				// A second mail only where the SIGKILL cut a send: the killed worker's mail reached the server (within
+				// 2 s of the kill) but its send was never recorded, so the retry sent it again after the send lease.
+				const nearKill = (at: number) => Math.abs(at - killAt) < 2000;
+				for (const d of duplicates) expect({ d, cutByKill: d.times.some(nearKill) }).toEqual({ d, cutByKill: true });
 
 				// ship calls: one per delivered line, after the buyer's mail
 				const shipCalls = shop.requests.filter((r) => /^\/orders\/[^/]+\/ship$/.test(r.path) && r.outcome === 200);
@@ -411,14 +414,20 @@ describe.each(['postgres', 'mysql'] as const)('queue mode: main + webhook proces
 					}
 				}
 				const shipProblems: string[] = [];
+				const shipDuplicates: string[] = [];
 				for (const [k, mailTimes] of expectedShips) {
 					const ships = (shipsPerLine.get(k) ?? []).sort((a, b) => a - b);
 					mailTimes.sort((a, b) => a - b);
-					if (ships.length !== mailTimes.length) shipProblems.push(`${k}: ${ships.length} ship calls for ${mailTimes.length} deliveries`);
-					else ships.forEach((s, n) => s < mailTimes[n] && shipProblems.push(`${k}: shipped before the mail`));
+					// One more ship call only where the SIGKILL cut one: the shop got it within 2 s of the kill, its answer was never recorded.
+					const extra = ships.length - mailTimes.length;
+					if (extra === 1 && ships.some(nearKill)) shipDuplicates.push(`${k.replace('\u0000', ' / ')}: ${ships.map((x) => x - killAt).join(', ')} ms from the kill`);
+					else if (extra !== 0) shipProblems.push(`${k}: ${ships.length} ship calls for ${mailTimes.length} deliveries, at ${ships.map((x) => x - killAt).join(', ')} ms from the kill`);
+					mailTimes.forEach((m, n) => ships[n] < m && shipProblems.push(`${k}: shipped before the mail`));
 				}
 				for (const k of shipsPerLine.keys()) if (!expectedShips.has(k)) shipProblems.push(`${k}: ship call for an undelivered line`);
 				expect(shipProblems).toEqual([]);
+				// Everything a crash can repeat is bounded by what the killed worker had in flight (--concurrency=10).
+				expect(duplicates.length + shipDuplicates.length).toBeLessThanOrEqual(10);
 
 				// the work was spread over both workers
 				const perWorker = c.workers.map((w) => (w.logs().match(/Worker started execution \d+/g) ?? []).length);
@@ -462,7 +471,8 @@ describe.each(['postgres', 'mysql'] as const)('queue mode: main + webhook proces
 						`  requests: ${[...attempts.values()].reduce((a, b) => a + b, 0)} (shop retries included)`,
 						`  delivery lines shipped: ${shipped}; waiting for stock: ${waiting.length} (${waiting.reduce((a, w) => a + Number(w.quantity), 0)} keys short)`,
 						`  mails per order (buyers), mails of delivered lines: ${[...perOrder.entries()].sort().map(([n, k]) => `${n}: ${k} orders`).join(', ')}`,
-						`  ship calls: ${shipCalls.length}; duplicates cut by the kill: ${duplicates.length}`,
+						`  ship calls: ${shipCalls.length}`,
+						`  repeated because the SIGKILL cut them (sent, not yet recorded): ${duplicates.length} mail(s)${duplicates.map((d) => ` [${d.order}: ${d.mails} mails for ${d.lines} line(s), ${d.times.map((x) => x - killAt).join(' / ')} ms from the kill]`).join('')}, ${shipDuplicates.length} ship call(s)${shipDuplicates.map((x) => ` [${x}]`).join('')}`,
 						`  keys: ${SKUS.map((s) => `${s} ${keyRows.filter((r) => r.sku === s).map((r) => `${r.status} ${r.n}`).join(' + ')} = ${imported.get(s)!.length}`).join('; ')}`,
 					].join('\n'),
 				);
