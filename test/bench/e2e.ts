@@ -15,6 +15,9 @@
  * to the buyer's mail accepted by the SMTP peer and to the ship call received by the shop (both
  * peers in their own processes); the throughput ratio order-paid / bare; n8n CPU ms per request;
  * and the mean time of each node from n8n's own runData (executionTime).
+ * Then (BENCH_E2E_QUEUE=0 to skip) the same order-paid in an n8n cluster in queue mode (main, webhook
+ * process, 2 workers, Redis; n8n's database and the key store on PostgreSQL) at 10 and 50 in flight,
+ * next to the one-process figures of the same run.
  * Then (BENCH_E2E_PROFILE=0 to skip) CPU profiles of n8n's main process through the inspector
  * during extra order-paid and bare segments, and where that time goes (cpuProfile.ts).
  *
@@ -24,6 +27,7 @@
  *      BENCH_E2E_NODE_ARGS='…' (extra flags for n8n's Node process)
  *      BENCH_E2E_SHAPE=0 (skip the third workflow: n8n alone in order-paid's shape, see shapeWorkflow)
  *      BENCH_E2E_ENV='K=V K2=V2' (extra environment for n8n, e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true)
+ *      BENCH_E2E_QUEUE=0 (skip the queue-mode rows)  BENCH_E2E_QUEUE_LEVELS=10,50  BENCH_E2E_QUEUE_ORDERS=120,250
  *      AD_N8N_CACHE (runtime cache, see test/e2e/runtime.ts)
  */
 import { randomBytes } from 'node:crypto';
@@ -35,6 +39,7 @@ import { KeyStore } from '../../nodes/core/store';
 import { createInstance, freePort, packTarball, type N8nInstance, type WorkflowInput } from '../e2e/n8nInstance';
 import { REPO_ROOT } from '../e2e/pack';
 import { shopPost } from '../e2e/workflowDriver';
+import { freshDatabase, PG, QueueCluster } from '../scale/cluster';
 import { formatSummary, Inspector, saveProfile, summarize } from './cpuProfile';
 import { startShopPeer, startSmtpPeer } from './peers';
 
@@ -47,6 +52,9 @@ const PROFILE = env.BENCH_E2E_PROFILE !== '0';
 const SHAPE = env.BENCH_E2E_SHAPE !== '0';
 const PROFILE_ORDERS = Number(env.BENCH_E2E_PROFILE_ORDERS ?? 60);
 const PROFILE_LEVELS = list(env.BENCH_E2E_PROFILE_LEVELS, [1, 10]);
+const QUEUE = env.BENCH_E2E_QUEUE !== '0';
+const QUEUE_LEVELS = list(env.BENCH_E2E_QUEUE_LEVELS, [10, 50]);
+const QUEUE_ORDERS = list(env.BENCH_E2E_QUEUE_ORDERS, [120, 250]);
 const OUT = env.BENCH_E2E_OUT ? path.resolve(env.BENCH_E2E_OUT) : fs.mkdtempSync(path.join(os.tmpdir(), 'ad-bench-e2e-'));
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -217,6 +225,92 @@ async function closedLoop(level: number, orders: Order[], send: (o: Order) => Pr
 }
 
 // ------------------------------------------------------------------------------------------------
+// Queue mode: the same order-paid in an n8n cluster (main + webhook process + 2 workers, Redis, n8n's
+// database on PostgreSQL; test/scale/cluster.ts) with the key store on PostgreSQL.
+
+async function queueRows(
+	smtp: Awaited<ReturnType<typeof startSmtpPeer>>,
+	shop: Awaited<ReturnType<typeof startShopPeer>>,
+	single: Map<number, number>,
+	extraEnv: Record<string, string>,
+): Promise<string[]> {
+	const storeDb = `ad_bench_store_${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+	const dropStore = await freshDatabase('postgres', storeDb);
+	const keyStore = { database: 'postgres', host: PG.host, port: PG.port, databaseName: storeDb, user: PG.user, password: PG.password, ssl: false, ignoreSslIssues: false, encryptionSecret: STORE_SECRET, tablePrefix: 'ad_' };
+	const cluster = await QueueCluster.create({ log, env: extraEnv });
+	try {
+		const store = await KeyStore.open(keyStore as Parameters<typeof KeyStore.open>[0]);
+		try {
+			await store.upsertProduct({ sku: SKU, name: 'Bench key', lowStockThreshold: 0 });
+			const total = WARMUP + QUEUE_ORDERS.reduce((a, b) => a + b, 0) + 100;
+			await store.importKeys({ sku: SKU, keys: Array.from({ length: total }, (_, i) => `BENCHQ-${String(i).padStart(6, '0')}-${rand()}`) });
+		} finally {
+			await store.close();
+		}
+		await cluster.setup({
+			tarball: await packTarball({ log }),
+			credentials: [
+				{ id: CRED_IDS.keyStore, name: 'Auto Delivery Key Store', type: 'autoDeliveryKeyStore', data: keyStore },
+				{ id: CRED_IDS.shopApi, name: 'Auto Delivery Shop API', type: 'autoDeliveryShopApi', data: { baseUrl: String(shop.ready.url), authType: 'bearer', token: `bench-${rand()}`, signingSecret: SIGNING_SECRET, ignoreSslIssues: false } },
+				{ id: CRED_IDS.smtp, name: 'Auto Delivery SMTP', type: 'autoDeliverySmtp', data: { host: '127.0.0.1', port: Number(smtp.ready.port), security: 'none', user: '', password: '', from: 'Bench Shop <shop@example.com>', ignoreSslIssues: false } },
+				{ id: CRED_IDS.sellerSmtp, name: 'Seller SMTP', type: 'smtp', data: { host: '127.0.0.1', port: Number(smtp.ready.port), secure: false, disableStartTls: true, user: '', password: '', hostName: '' } },
+				{ id: CRED_IDS.formLogin, name: 'Auto Delivery Forms Login', type: 'httpBasicAuth', data: { user: 'seller', password: `form-${rand()}` } },
+			],
+			workflows: [JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'workflows', 'order-paid.json'), 'utf8')) as WorkflowInput],
+			publish: [WF_ORDER_PAID],
+		});
+		await cluster.startAll(PAID_PATH);
+		const url = cluster.webhookUrl(PAID_PATH);
+		const send = async (o: Order): Promise<Sample> => {
+			const sentAt = Date.now();
+			const a = await shopPost(url, o, { secret: SIGNING_SECRET });
+			return { orderId: o.orderId, email: o.buyer.email, sentAt, answerAt: Date.now(), status: a.status, orderStatus: a.json.status };
+		};
+		const pgids = () => [cluster.main, cluster.webhook, ...cluster.workers].map((p) => p.pid!).filter(Boolean);
+		log(`[bench:e2e] queue mode: warm-up ${WARMUP} requests`);
+		await closedLoop(1, Array.from({ length: WARMUP }, order), send);
+		const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+		const trio = (v: number[]) => `${fmt(pct(v, 50))} / ${fmt(pct(v, 90))} / ${fmt(pct(v, 99))}`;
+		const rows: string[] = [];
+		for (const [i, level] of QUEUE_LEVELS.entries()) {
+			const count = QUEUE_ORDERS[i] ?? QUEUE_ORDERS[QUEUE_ORDERS.length - 1];
+			const cpu0 = pgids().reduce((a, p) => a + groupCpuMs(p), 0);
+			const t0 = Date.now();
+			const samples = await closedLoop(level, Array.from({ length: count }, order), send);
+			const wallMs = Date.now() - t0;
+			const bad = samples.filter((x) => x.status !== 200 || x.orderStatus !== 'delivered');
+			if (bad.length) throw new Error(`queue mode at ${level} in flight: ${bad.length} request(s) not delivered, e.g. ${JSON.stringify(bad[0])}`);
+			for (const deadline = Date.now() + 60_000; ; ) {
+				const mailed = new Set(smtp.records.flatMap((m) => m.to));
+				const shippedPaths = new Set(shop.records.map((r) => r.path));
+				if (samples.every((x) => mailed.has(x.email) && shippedPaths.has(`/orders/${x.orderId}/ship`))) break;
+				if (Date.now() > deadline) throw new Error(`queue mode: delivered orders without a mail or a ship call after 60 s`);
+				await sleep(100);
+			}
+			const cpuMs = pgids().reduce((a, p) => a + groupCpuMs(p), 0) - cpu0; // executions finish after the answer; CPU read once mails and ships arrived
+			const mailAt = new Map<string, number>();
+			for (const m of smtp.records) for (const to of m.to) if (!mailAt.has(to)) mailAt.set(to, m.at);
+			const shipAt = new Map<string, number>();
+			for (const r of shop.records) if (!shipAt.has(r.path)) shipAt.set(r.path, r.at);
+			const rps = (samples.length / wallMs) * 1000;
+			rows.push(
+				`| ${level} | ${fmt(rps, 1)} | ${fmt(single.get(level) ?? NaN, 1)} | ${fmt(rps / (single.get(level) ?? NaN), 2)} | ${trio(samples.map((x) => x.answerAt - x.sentAt))} | ${trio(samples.map((x) => mailAt.get(x.email)! - x.sentAt))} | ${trio(samples.map((x) => shipAt.get(`/orders/${x.orderId}/ship`)! - x.sentAt))} | ${fmt(cpuMs / samples.length)} |`,
+			);
+			log(`[bench:e2e] queue mode, ${level} in flight: ${count} requests in ${(wallMs / 1000).toFixed(1)} s`);
+		}
+		return [
+			'',
+			`## bench:e2e, queue mode — n8n ${cluster.instance.runtime.n8nVersion}: main + webhook process + ${cluster.workers.length} workers (--concurrency=10), Redis, n8n's database and the key store on PostgreSQL (same run, same peers)`,
+			'',
+			'| in flight | queue req/s | one process, SQLite store req/s | queue / one process | answer p50/p90/p99 ms | mail p50/p90/p99 ms | ship p50/p90/p99 ms | CPU ms/req (all n8n processes) |',
+			'| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+			...rows,
+		];
+	} finally {
+		await cluster.dispose();
+		await dropStore().catch(() => undefined);
+	}
+}
 
 async function main(): Promise<void> {
 	const started = Date.now();
@@ -434,6 +528,17 @@ async function main(): Promise<void> {
 			`(${((Date.now() - started) / 1000).toFixed(0)} s in all; requests per workflow per level: ${LEVELS.map((l, i) => `${l}: ${ORDERS[i] ?? ORDERS[ORDERS.length - 1]}`).join(', ')})`,
 		];
 		process.stdout.write(`${out.join('\n')}\n`);
+
+		if (QUEUE) {
+			inspector?.close();
+			inspector = undefined;
+			await n8n.stop();
+			const single = new Map(LEVELS.map((level) => {
+				const segs = segments.filter((s) => s.level === level && s.workflow === 'order-paid');
+				return [level, (segs.reduce((a, s) => a + s.samples.length, 0) / segs.reduce((a, s) => a + s.wallMs, 0)) * 1000] as const;
+			}));
+			process.stdout.write(`${(await queueRows(smtp, shop, single, extraEnv)).join('\n')}\n`);
+		}
 	} finally {
 		inspector?.close();
 		await n8n.stop().catch(() => undefined);
