@@ -38,6 +38,7 @@ import * as path from 'node:path';
 import { KeyStore } from '../../nodes/core/store';
 import { createInstance, freePort, packTarball, type N8nInstance, type WorkflowInput } from '../e2e/n8nInstance';
 import { REPO_ROOT } from '../e2e/pack';
+import { shippedCredentials } from '../e2e/shippedCredentials';
 import { shopPost } from '../e2e/workflowDriver';
 import { freshDatabase, PG, QueueCluster } from '../scale/cluster';
 import { formatSummary, Inspector, saveProfile, summarize } from './cpuProfile';
@@ -62,7 +63,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rand = () => randomBytes(6).toString('hex').toUpperCase();
 
 // Names fixed by the shipped workflows (README documents them).
-const CRED_IDS = { keyStore: 'adKeyStore0001', shopApi: 'adShopApi00001', smtp: 'adSmtp00000001', sellerSmtp: 'adSellerSmtp01', formLogin: 'adFormLogin001' };
 const WF_ORDER_PAID = 'adWfOrderPaid001';
 const WF_BARE = 'adBenchBareWf001';
 const WF_SHAPE = 'adBenchShapeWf01';
@@ -249,13 +249,15 @@ async function queueRows(
 		}
 		await cluster.setup({
 			tarball: await packTarball({ log }),
-			credentials: [
-				{ id: CRED_IDS.keyStore, name: 'Auto Delivery Key Store', type: 'autoDeliveryKeyStore', data: keyStore },
-				{ id: CRED_IDS.shopApi, name: 'Auto Delivery Shop API', type: 'autoDeliveryShopApi', data: { baseUrl: String(shop.ready.url), authType: 'bearer', token: `bench-${rand()}`, signingSecret: SIGNING_SECRET, ignoreSslIssues: false } },
-				{ id: CRED_IDS.smtp, name: 'Auto Delivery SMTP', type: 'autoDeliverySmtp', data: { host: '127.0.0.1', port: Number(smtp.ready.port), security: 'none', user: '', password: '', from: 'Bench Shop <shop@example.com>', ignoreSslIssues: false } },
-				{ id: CRED_IDS.sellerSmtp, name: 'Seller SMTP', type: 'smtp', data: { host: '127.0.0.1', port: Number(smtp.ready.port), secure: false, disableStartTls: true, user: '', password: '', hostName: '' } },
-				{ id: CRED_IDS.formLogin, name: 'Auto Delivery Forms Login', type: 'httpBasicAuth', data: { user: 'seller', password: `form-${rand()}` } },
-			],
+			credentials: shippedCredentials({
+				keyStore,
+				shopUrl: String(shop.ready.url),
+				shopToken: `bench-${rand()}`,
+				signingSecret: SIGNING_SECRET,
+				smtpPort: Number(smtp.ready.port),
+				from: 'Bench Shop <shop@example.com>',
+				formPassword: `form-${rand()}`,
+			}),
 			workflows: [JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'workflows', 'order-paid.json'), 'utf8')) as WorkflowInput],
 			publish: [WF_ORDER_PAID],
 		});
@@ -335,13 +337,17 @@ async function main(): Promise<void> {
 		} finally {
 			await store.close();
 		}
-		await n8n.importCredentials([
-			{ id: CRED_IDS.keyStore, name: 'Auto Delivery Key Store', type: 'autoDeliveryKeyStore', data: { database: 'sqlite', sqlitePath: storeFile, encryptionSecret: STORE_SECRET, tablePrefix: 'ad_' } },
-			{ id: CRED_IDS.shopApi, name: 'Auto Delivery Shop API', type: 'autoDeliveryShopApi', data: { baseUrl: shopUrl, authType: 'bearer', token: `bench-${rand()}`, signingSecret: SIGNING_SECRET, ignoreSslIssues: false } },
-			{ id: CRED_IDS.smtp, name: 'Auto Delivery SMTP', type: 'autoDeliverySmtp', data: { host: '127.0.0.1', port: smtpPort, security: 'none', user: '', password: '', from: 'Bench Shop <shop@example.com>', ignoreSslIssues: false } },
-			{ id: CRED_IDS.sellerSmtp, name: 'Seller SMTP', type: 'smtp', data: { host: '127.0.0.1', port: smtpPort, secure: false, disableStartTls: true, user: '', password: '', hostName: '' } },
-			{ id: CRED_IDS.formLogin, name: 'Auto Delivery Forms Login', type: 'httpBasicAuth', data: { user: 'seller', password: `form-${rand()}` } },
-		]);
+		await n8n.importCredentials(
+			shippedCredentials({
+				keyStore: { database: 'sqlite', sqlitePath: storeFile, encryptionSecret: STORE_SECRET, tablePrefix: 'ad_' },
+				shopUrl,
+				shopToken: `bench-${rand()}`,
+				signingSecret: SIGNING_SECRET,
+				smtpPort,
+				from: 'Bench Shop <shop@example.com>',
+				formPassword: `form-${rand()}`,
+			}),
+		);
 		const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'workflows', 'order-paid.json'), 'utf8')) as WorkflowInput;
 		await n8n.importWorkflow([shipped, bareWorkflow, ...(SHAPE ? [shapeWorkflow] : [])]);
 		for (const id of [WF_ORDER_PAID, WF_BARE, ...(SHAPE ? [WF_SHAPE] : [])]) await n8n.publish(id);

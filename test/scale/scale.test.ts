@@ -33,6 +33,7 @@ import { KeyStore, type StoreConfig } from '../../nodes/core/store';
 import { signPayload } from '../../nodes/core/intake';
 import { packTarball, type WorkflowInput } from '../e2e/n8nInstance';
 import { REPO_ROOT } from '../e2e/pack';
+import { SHIPPED_CREDENTIAL_IDS, shippedCredentials } from '../e2e/shippedCredentials';
 import { startShopServer, type ShopPeer } from '../helpers/shopServer';
 import { startSmtpServer, type SmtpPeer } from '../helpers/smtpServer';
 import { filesUnder, freshDatabase, MYSQL, PG, QueueCluster, redisDump } from './cluster';
@@ -46,7 +47,6 @@ const IN_FLIGHT = Number(process.env.SCALE_IN_FLIGHT ?? 60);
 const SKUS = ['SC-A', 'SC-B', 'SC-C'];
 const SHOPS = ['scale-north', 'scale-south'];
 // Fixed by the shipped workflows (README / docs/workflows.md).
-const CRED = { keyStore: 'adKeyStore0001', shopApi: 'adShopApi00001', smtp: 'adSmtp00000001', sellerSmtp: 'adSellerSmtp01', formLogin: 'adFormLogin001' };
 const WF_ORDER_PAID = 'adWfOrderPaid001';
 const WF_STUCK = 'adScaleStuck0001';
 const PAID_PATH = 'auto-delivery/order-paid';
@@ -112,7 +112,7 @@ const stuckWorkflow: WorkflowInput = {
 			position: [240, 0],
 			alwaysOutputData: true,
 			parameters: { operation: 'checkDeliveries', notSentMinutes: 1, notShippedMinutes: 1, waitingMinutes: 0, limit: 1000 },
-			credentials: { autoDeliveryKeyStore: { id: CRED.keyStore, name: 'Auto Delivery Key Store' } },
+			credentials: { autoDeliveryKeyStore: { id: SHIPPED_CREDENTIAL_IDS.keyStore, name: 'Auto Delivery Key Store' } },
 		},
 	],
 	connections: { Webhook: { main: [[{ node: 'Check Deliveries', type: 'main', index: 0 }]] } },
@@ -215,13 +215,15 @@ describe.each(['postgres', 'mysql'] as const)('queue mode: main + webhook proces
 		const shipped = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'workflows', 'order-paid.json'), 'utf8')) as WorkflowInput;
 		await cluster.setup({
 			tarball: await packTarball({ log }),
-			credentials: [
-				{ id: CRED.keyStore, name: 'Auto Delivery Key Store', type: 'autoDeliveryKeyStore', data: keyStoreData(kind, storeDb, storeSecret) },
-				{ id: CRED.shopApi, name: 'Auto Delivery Shop API', type: 'autoDeliveryShopApi', data: { baseUrl: shop.url, authType: 'bearer', token: `scale-${rand()}`, signingSecret, ignoreSslIssues: false } },
-				{ id: CRED.smtp, name: 'Auto Delivery SMTP', type: 'autoDeliverySmtp', data: { host: '127.0.0.1', port: smtp.port, security: 'none', user: '', password: '', from: 'Scale Shop <shop@example.com>', ignoreSslIssues: false } },
-				{ id: CRED.sellerSmtp, name: 'Seller SMTP', type: 'smtp', data: { host: '127.0.0.1', port: smtp.port, secure: false, disableStartTls: true, user: '', password: '', hostName: '' } },
-				{ id: CRED.formLogin, name: 'Auto Delivery Forms Login', type: 'httpBasicAuth', data: { user: 'seller', password: `form-${rand()}` } },
-			],
+			credentials: shippedCredentials({
+				keyStore: keyStoreData(kind, storeDb, storeSecret),
+				shopUrl: shop.url,
+				shopToken: `scale-${rand()}`,
+				signingSecret,
+				smtpPort: smtp.port,
+				from: 'Scale Shop <shop@example.com>',
+				formPassword: `form-${rand()}`,
+			}),
 			workflows: [shipped, stuckWorkflow],
 			publish: [WF_ORDER_PAID, WF_STUCK],
 		});
